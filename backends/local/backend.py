@@ -1,0 +1,203 @@
+"""The local backend: diffusers pipelines on this machine's GPU (or CPU)."""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+import time
+from typing import Any
+
+from PIL import ImageOps
+
+from backends.errors import BackendUnavailable, Cancelled, InvalidRequest
+from backends.local.cost import EnergyPrice, ThroughputMemory, energy_cost
+from backends.local.pipelines import LoadedModel, PipelineCache
+from backends.local.sources import ModelSource, resolve
+from backends.types import (
+    BackendInfo,
+    CancelToken,
+    Cost,
+    GeneratedImage,
+    GenerationRequest,
+    GenerationResult,
+    Progress,
+    ProgressCallback,
+    Timings,
+)
+
+
+class _Interrupted(Exception):
+    """Raised from the step callback to leave the denoising loop at once."""
+
+
+def local_dependencies_missing() -> list[str]:
+    return [name for name in ("torch", "diffusers", "transformers", "safetensors")
+            if importlib.util.find_spec(name) is None]
+
+
+class LocalBackend:
+    """Runs one generation at a time on this machine and keeps the last model loaded.
+
+    torch and diffusers are imported on the first `generate`, never at construction.
+    """
+
+    name = "local"
+
+    def __init__(self, default_model: str = "", *, device: str | None = None,
+                 energy: EnergyPrice | None = None, previews: bool = True) -> None:
+        self.default_model = default_model
+        self.energy = energy or EnergyPrice()
+        self.previews = previews
+        self._preferred_device = device
+        self._device_choice: Any = None
+        self._cache = PipelineCache()
+        self._throughput = ThroughputMemory()
+        self._lock = threading.Lock()
+
+    def describe(self) -> BackendInfo:
+        missing = local_dependencies_missing()
+        if missing:
+            return BackendInfo(
+                self.name, "Local GPU", "unavailable", False,
+                f"Local generation needs the 'local' extra (missing: {', '.join(missing)}). "
+                "Install it with: pip install 'studio[local]'",
+            )
+        device = self._device_choice.label if self._device_choice else "detected on first run"
+        loaded = self._cache.loaded
+        detail = f"{loaded.source.display_name} loaded" if loaded else "no model loaded yet"
+        return BackendInfo(self.name, "Local GPU", device, True, detail)
+
+    def estimate_cost(self, request: GenerationRequest) -> Cost:
+        device = self._device_choice.device if self._device_choice else (
+            self._preferred_device or "cuda")
+        seconds, measured = self._throughput.estimate(
+            (request.model or self.default_model, device), _work(request))
+        how_long = "Energy for about" if measured else "Energy for a guessed"
+        cost = energy_cost(seconds, device, self.energy, estimated=True, how_long=how_long)
+        if not measured:
+            cost = Cost(cost.usd, cost.basis + " (no run measured yet)", estimated=True)
+        return cost
+
+    def generate(
+        self,
+        request: GenerationRequest,
+        on_progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> GenerationResult:
+        submitted = time.perf_counter()
+        cancel = cancel or CancelToken()
+        request = request.with_resolved_seed()
+        if not request.model:
+            request = request.replace(model=self.default_model)
+        source = resolve(request.model)
+        if request.mode != "txt2img" and int(request.steps * request.strength) < 1:
+            raise InvalidRequest(
+                f"With strength {request.strength} only {request.steps * request.strength:.1f} "
+                "of the steps would run. Raise the steps or the strength so at least one runs."
+            )
+        missing = local_dependencies_missing()
+        if missing:
+            raise BackendUnavailable(
+                "Local generation needs the 'local' extra (missing: "
+                f"{', '.join(missing)}). Install it with: pip install 'studio[local]'"
+            )
+        with self._lock:  # one device, one generation at a time; waiting here is queue time
+            queue_s = time.perf_counter() - submitted
+            cancel.raise_if_cancelled()
+            return self._generate_locked(request, source, on_progress, cancel, submitted,
+                                         queue_s)
+
+    def unload(self) -> None:
+        with self._lock:
+            self._cache.clear()
+
+    def _generate_locked(self, request: GenerationRequest, source: ModelSource,
+                         on_progress: ProgressCallback | None, cancel: CancelToken,
+                         submitted: float, queue_s: float) -> GenerationResult:
+        import torch
+
+        from backends.local.device import choose_device
+
+        if self._device_choice is None:
+            self._device_choice = choose_device(self._preferred_device)
+        device = self._device_choice
+        loaded, load_s = self._cache.get(source, device, on_progress, cancel)
+        cancel.raise_if_cancelled()
+        pipeline, kwargs = self._prepare(loaded, request)
+        seeds = request.image_seeds()
+        kwargs["generator"] = [torch.Generator("cpu").manual_seed(s) for s in seeds]
+        clock = {"last_step": time.perf_counter()}
+
+        def on_step_end(pipe: Any, step: int, timestep: Any, tensors: dict) -> dict:
+            clock["last_step"] = time.perf_counter()
+            if cancel.cancelled:
+                raise _Interrupted
+            if on_progress is not None:
+                total = int(getattr(pipe, "num_timesteps", 0) or request.steps)
+                preview = None
+                if self.previews and "latents" in tensors:
+                    from backends.local.preview import latent_preview
+
+                    preview = latent_preview(tensors["latents"], source.family)
+                on_progress(Progress("denoise", step + 1, total,
+                                     f"Step {step + 1}/{total}", preview))
+            return {}
+
+        started = time.perf_counter()
+        clock["last_step"] = started
+        try:
+            with torch.inference_mode():
+                output = pipeline(**kwargs, callback_on_step_end=on_step_end,
+                                  callback_on_step_end_tensor_inputs=["latents"])
+        except _Interrupted:
+            raise Cancelled("Generation cancelled.") from None
+        except torch.OutOfMemoryError as exc:
+            self._cache.clear()
+            raise InvalidRequest(
+                f"The {device.device} ran out of memory at {request.width}×{request.height} "
+                f"× {request.count}. Lower the size or the image count."
+            ) from exc
+        finished = time.perf_counter()
+        inference_s = clock["last_step"] - started
+        timings = Timings(load_s=load_s, queue_s=queue_s, inference_s=inference_s,
+                          decode_s=finished - clock["last_step"], total_s=finished - submitted)
+        self._throughput.record((request.model, device.device),
+                                inference_s + timings.decode_s, _work(request))
+        busy_s = load_s + inference_s + timings.decode_s
+        cost = energy_cost(busy_s, device.device, self.energy, estimated=False,
+                           how_long="Energy for")
+        images = tuple(GeneratedImage(image, seed) for image, seed in zip(output.images, seeds,
+                                                                          strict=True))
+        return GenerationResult(request=request, images=images, timings=timings, cost=cost,
+                                backend=self.name, model=source.display_name,
+                                device=device.label)
+
+    def _prepare(self, loaded: LoadedModel, request: GenerationRequest) -> tuple[Any, dict]:
+        from backends.local.schedulers import build_scheduler
+
+        pipeline = loaded.pipeline_for(request.mode)
+        pipeline.scheduler = build_scheduler(request.scheduler, loaded.base_scheduler_config)
+        kwargs: dict[str, Any] = {
+            "prompt": request.prompt,
+            "negative_prompt": request.negative_prompt or None,
+            "num_inference_steps": request.steps,
+            "guidance_scale": request.guidance,
+            "num_images_per_prompt": request.count,
+            "output_type": "pil",
+        }
+        size = (request.width, request.height)
+        if request.mode == "txt2img":
+            kwargs.update(width=request.width, height=request.height)
+        else:
+            # img2img takes its size from the image, so fit the source to the requested frame.
+            kwargs.update(image=ImageOps.fit(request.init_image, size), strength=request.strength)
+        if request.mode == "inpaint":
+            kwargs.update(mask_image=ImageOps.fit(request.mask, size), width=request.width,
+                          height=request.height)
+        return pipeline, kwargs
+
+
+def _work(request: GenerationRequest) -> float:
+    """Denoising work in step-megapixel-images, the unit throughput is learned in."""
+    steps = request.steps * (request.strength if request.mode != "txt2img" else 1.0)
+    return max(1.0, steps) * request.width * request.height / 1e6 * request.count

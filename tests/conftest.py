@@ -1,0 +1,55 @@
+"""Shared fixtures: offline hub, a private STUDIO_HOME per test, tiny models built once."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
+
+@pytest.fixture(autouse=True)
+def studio_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "studio-home"
+    monkeypatch.setenv("STUDIO_HOME", str(home))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    return home
+
+
+def _needs_local_extra() -> None:
+    pytest.importorskip("torch", reason="the 'local' extra is not installed")
+    pytest.importorskip("diffusers", reason="the 'local' extra is not installed")
+
+
+@pytest.fixture(scope="session")
+def tiny_sd_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny SD 1.x diffusers folder with random weights, saved as safetensors."""
+    _needs_local_extra()
+    from tests.tiny_models import save_tiny_pipeline
+
+    return save_tiny_pipeline(tmp_path_factory.mktemp("models") / "tiny-sd")
+
+
+@pytest.fixture(scope="session")
+def tiny_sdxl_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny SDXL diffusers folder (two text encoders, micro-conditioning)."""
+    _needs_local_extra()
+    from tests.tiny_models import save_tiny_pipeline
+
+    return save_tiny_pipeline(tmp_path_factory.mktemp("models") / "tiny-sdxl", sdxl=True)
+
+
+@pytest.fixture(scope="session")
+def local_backend_factory():
+    _needs_local_extra()
+    from backends.local import LocalBackend
+
+    def make(**kwargs):
+        kwargs.setdefault("device", "cpu")
+        return LocalBackend(**kwargs)
+
+    return make
