@@ -27,16 +27,12 @@ def library_dir() -> Path:
     return path
 
 
-def database_path() -> Path:
-    return studio_home() / "studio.db"
-
-
 def settings_path() -> Path:
     return studio_home() / "settings.json"
 
 
 def resources_dir() -> Path:
-    """Bundled data (price book, presets, icons). STUDIO_RESOURCES overrides it for packaged builds."""
+    """Bundled data (price book, presets, icons); STUDIO_RESOURCES overrides it when packaged."""
     override = os.environ.get("STUDIO_RESOURCES")
     if override:
         return Path(override)
