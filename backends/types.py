@@ -68,7 +68,7 @@ def load_image(path: str | Path, *, role: str = "init image") -> Image.Image:
 
 
 def decode_image(data: bytes, *, role: str = "init image") -> Image.Image:
-    """Decode image bytes (from a request body, a clipboard …) with the same checks as load_image."""
+    """Decode image bytes (a request body, the clipboard) with the checks of load_image."""
     try:
         with Image.open(io.BytesIO(data)) as opened:
             if opened.width * opened.height > MAX_INPUT_PIXELS:
@@ -129,7 +129,8 @@ class GenerationRequest:
         if isinstance(self.steps, bool) or not isinstance(self.steps, int) or not (
             1 <= self.steps <= MAX_STEPS
         ):
-            problems.append(f"Steps must be a whole number from 1 to {MAX_STEPS} (got {self.steps}).")
+            problems.append(
+                f"Steps must be a whole number from 1 to {MAX_STEPS} (got {self.steps}).")
         if not isinstance(self.guidance, int | float) or not 0.0 <= self.guidance <= 30.0:
             problems.append(f"Guidance (CFG scale) must be between 0 and 30 (got {self.guidance}).")
         for name in ("width", "height"):

@@ -75,7 +75,9 @@ def ensure_snapshot(
     return Path(folder), variant
 
 
-def _download_plan(repo_id: str, files: list[str], prefer_fp16: bool) -> tuple[list[str], str | None]:
+def _download_plan(
+    repo_id: str, files: list[str], prefer_fp16: bool
+) -> tuple[list[str], str | None]:
     """Glob patterns for model_index.json, each component's configs, and one weight set."""
     if "model_index.json" not in files:
         raise BackendUnavailable(
@@ -130,8 +132,9 @@ def _progress_bar(on_progress: ProgressCallback | None, cancel: CancelToken):
                 raise Cancelled("Download cancelled.")
             shown = super().update(n)
             if on_progress is not None:
-                on_progress(Progress("download", int(self.n), int(self.total or 0),
-                                     f"Downloading model files {int(self.n)}/{int(self.total or 0)}"))
+                done, total = int(self.n), int(self.total or 0)
+                on_progress(Progress("download", done, total,
+                                     f"Downloading model files {done}/{total}"))
             return shown
 
     return HubProgress

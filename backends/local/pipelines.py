@@ -104,7 +104,7 @@ def _load_text2image(
         return _load_single_file(source, kwargs)
     except (InvalidRequest, BackendUnavailable, Cancelled):
         raise
-    except (OSError, ValueError, EnvironmentError) as exc:
+    except (OSError, ValueError) as exc:
         raise BackendUnavailable(
             f"Could not load the model {source.display_name!r}: {exc}"
         ) from exc

@@ -13,8 +13,8 @@ from PIL import Image
 
 from backends import (
     BackendUnavailable,
-    CancelToken,
     Cancelled,
+    CancelToken,
     GenerationRequest,
     InvalidRequest,
 )
