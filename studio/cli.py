@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import shutil
 import signal
@@ -81,13 +82,16 @@ def run_generate(args: argparse.Namespace) -> int:
     from studio.settings import load_settings
 
     settings = load_settings()
-    overrides = {k: v for k, v in {"backend": args.backend, "model": args.model,
-                                   "device": args.device}.items() if v is not None}
-    settings = settings.replace(**overrides)
+    if args.backend is not None:
+        settings = settings.replace(backend=args.backend)
+    local_overrides = {k: v for k, v in {"model": args.model, "device": args.device}.items()
+                       if v is not None}
+    settings = settings.replace(local=dataclasses.replace(settings.local, **local_overrides))
     if args.out is not None and args.out.exists() and not args.out.is_dir():
         raise InvalidRequest(f"--out {str(args.out)!r} exists and is not a folder.")
     request = GenerationRequest(
-        prompt=args.prompt, negative_prompt=args.negative, model=settings.model, seed=args.seed,
+        prompt=args.prompt, negative_prompt=args.negative, model=settings.local.model,
+        seed=args.seed,
         steps=_pick(args.steps, settings.default_steps),
         guidance=_pick(args.guidance, settings.default_guidance),
         width=_pick(args.width, settings.default_width),

@@ -1,10 +1,14 @@
-"""The price book in resources/: every price with its source and as-of date."""
+"""The price book: JSON files in resources/prices/, every price with its source and as-of date.
+
+One file per kind of price (electricity.json, and one per cloud backend), so each backend's
+prices can be refreshed or overridden without touching the others.
+"""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from studio.paths import resources_dir
@@ -17,11 +21,13 @@ class Price:
     as_of: str
 
 
-@lru_cache(maxsize=1)
-def price_book() -> dict[str, Any]:
-    return json.loads((resources_dir() / "price_book.json").read_text(encoding="utf-8"))
+@cache
+def price_file(name: str) -> dict[str, Any]:
+    """The parsed resources/prices/<name>.json."""
+    path = resources_dir() / "prices" / f"{name}.json"
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def electricity_price() -> Price:
-    entry = price_book()["electricity"]
+    entry = price_file("electricity")["electricity"]
     return Price(float(entry["usd_per_kwh"]), entry["source"], entry["as_of"])

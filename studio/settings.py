@@ -1,32 +1,65 @@
-"""User settings: one JSON file under STUDIO_HOME, written atomically, read with defaults."""
+"""User settings: one JSON file under STUDIO_HOME, written atomically, read with defaults.
+
+Each backend has its own section, so adding a backend adds a section and touches nothing
+else. Credentials are never part of settings: boto3's own chain (profiles, SSO, environment)
+provides them; a profile *name* is all Studio keeps.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass
+import types
+import typing
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from studio.atomic import write_bytes_atomic
 from studio.paths import library_dir, settings_path
 
-BACKENDS = ("local",)
+BACKENDS = ("local", "sagemaker", "bedrock")
+
+
+@dataclass(frozen=True)
+class LocalSettings:
+    model: str = ""  # hub id, diffusers folder or .safetensors file
+    device: str | None = None  # None: CUDA, then MPS, then CPU
+    device_watts: float | None = None  # None: typical draw for the device
+    hardware_usd_per_hour: float = 0.0
+
+
+@dataclass(frozen=True)
+class SageMakerSettings:
+    endpoint_name: str = ""
+    region: str = ""  # "" means the profile's or environment's default region
+    profile: str = ""
+    endpoint_url: str = ""  # a VPC endpoint, a proxy, or `studio endpoint serve`
+    instance_type: str = "ml.g5.xlarge"
+    instance_count: int = 1
+    payload_format: str = "studio"  # "studio" (our handler) or "jumpstart"
+
+
+@dataclass(frozen=True)
+class BedrockSettings:
+    model: str = "amazon.nova-canvas-v1:0"
+    region: str = "us-east-1"
+    profile: str = ""
+    endpoint_url: str = ""
 
 
 @dataclass(frozen=True)
 class Settings:
     backend: str = "local"
-    model: str = ""  # hub id, diffusers folder or .safetensors file
-    device: str | None = None  # None: CUDA, then MPS, then CPU
     library_folder: str = ""  # "" means STUDIO_HOME/library
     electricity_usd_per_kwh: float | None = None  # None: the price book's default
-    device_watts: float | None = None  # None: typical draw for the device
-    hardware_usd_per_hour: float = 0.0
     default_steps: int = 30
     default_guidance: float = 7.0
     default_width: int = 1024
     default_height: int = 1024
+    local: LocalSettings = field(default_factory=LocalSettings)
+    sagemaker: SageMakerSettings = field(default_factory=SageMakerSettings)
+    bedrock: BedrockSettings = field(default_factory=BedrockSettings)
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
@@ -46,14 +79,35 @@ def load_settings(path: Path | None = None) -> Settings:
         # A damaged file must not stop the app from starting; keep it for the user to inspect.
         path.replace(path.with_suffix(".damaged.json"))
         return Settings()
-    known = {f.name for f in dataclasses.fields(Settings)}
-    try:
-        return Settings(**{k: v for k, v in data.items() if k in known})
-    except TypeError:
-        return Settings()
+    return _from_dict(Settings, data) if isinstance(data, dict) else Settings()
 
 
 def save_settings(settings: Settings, path: Path | None = None) -> None:
     path = path or settings_path()
     payload = json.dumps(dataclasses.asdict(settings), indent=2, sort_keys=True)
     write_bytes_atomic(path, payload.encode("utf-8"))
+
+
+def _from_dict(cls: type, data: dict[str, Any]) -> Any:
+    """Build a settings dataclass, keeping defaults for missing, unknown or mistyped values."""
+    hints = typing.get_type_hints(cls)
+    values: dict[str, Any] = {}
+    for item in dataclasses.fields(cls):
+        if item.name not in data:
+            continue
+        value, hint = data[item.name], hints[item.name]
+        if dataclasses.is_dataclass(hint):
+            if isinstance(value, dict):
+                values[item.name] = _from_dict(hint, value)
+        elif _fits(value, hint):
+            values[item.name] = value
+    return cls(**values)
+
+
+def _fits(value: Any, hint: Any) -> bool:
+    allowed = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+    if isinstance(value, bool):
+        return bool in allowed
+    if isinstance(value, int) and float in allowed:
+        return True
+    return any(isinstance(value, t) for t in allowed if isinstance(t, type))
