@@ -24,4 +24,69 @@ def create_backend(settings: Settings) -> Backend:
 
         return LocalBackend(settings.local.model, device=settings.local.device,
                             energy=energy_price_for(settings))
+    if settings.backend == "bedrock":
+        return create_bedrock_backend(settings)
+    if settings.backend == "sagemaker":
+        return create_sagemaker_backend(settings)
     raise BackendUnavailable(f"The {settings.backend!r} backend is not available in this build.")
+
+
+def create_bedrock_backend(settings: Settings):
+    """The Bedrock backend for settings.bedrock; the UI also calls its test_connection()."""
+    from backends.bedrock import BedrockBackend, BedrockPriceBook
+    from studio.pricing import price_file
+
+    section = settings.bedrock
+    return BedrockBackend(section.model, prices=BedrockPriceBook.from_dict(price_file("bedrock")),
+                          region=section.region, profile=section.profile,
+                          endpoint_url=section.endpoint_url)
+
+
+def create_sagemaker_backend(settings: Settings):
+    """The SageMaker backend for settings.sagemaker, priced from resources/prices/sagemaker.json.
+
+    The UI also calls its test_connection().
+    """
+    from backends.errors import BackendError
+    from backends.sagemaker import SageMakerBackend
+    from backends.sagemaker.session import make_session, resolve_region
+    from studio.pricing import sagemaker_price
+
+    section = settings.sagemaker
+    try:  # the region requests will use; a bad profile is reported on first use instead
+        region = resolve_region(make_session(section.profile, section.region), section.region,
+                                section.endpoint_url)
+    except BackendError:
+        region = ""
+    price = sagemaker_price(section.instance_type, region) if region else None
+    return SageMakerBackend(
+        section.endpoint_name, region=section.region, profile=section.profile,
+        endpoint_url=section.endpoint_url, instance_type=section.instance_type,
+        instance_count=section.instance_count, payload_format=section.payload_format,
+        usd_per_hour=price.value if price else None,
+        price_source=f"{region} list price as of {price.as_of}" if price else "")
+
+
+class BackendProvider:
+    """The backend the current settings select, rebuilt only when its own settings change.
+
+    Keeping the instance keeps the local pipeline warm across unrelated settings edits.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._cache: dict[str, tuple[object, Backend]] = {}
+
+    def update(self, settings: Settings) -> None:
+        self._settings = settings
+
+    def current(self) -> Backend:
+        return self.get(self._settings.backend)
+
+    def get(self, name: str) -> Backend:
+        settings = self._settings.replace(backend=name)
+        key = (getattr(settings, name, None), settings.electricity_usd_per_kwh)
+        cached = self._cache.get(name)
+        if cached is None or cached[0] != key:
+            self._cache[name] = (key, create_backend(settings))
+        return self._cache[name][1]

@@ -36,7 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--negative", default="", help="negative prompt")
     generate.add_argument("--model", help="hub id, diffusers folder or .safetensors file "
                                           "(default: the model set in Settings)")
-    generate.add_argument("--backend", choices=["local"], help="default: the one in Settings")
+    generate.add_argument("--backend", choices=["local", "sagemaker", "bedrock"],
+                          help="default: the one in Settings")
     generate.add_argument("--seed", type=int, help="default: a random seed, which is recorded")
     generate.add_argument("--steps", type=int)
     generate.add_argument("--guidance", type=float, help="CFG scale")
@@ -48,6 +49,13 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--strength", type=float, default=0.75,
                           help="how far to move away from the init image (0–1]")
     generate.add_argument("--device", choices=["cuda", "mps", "cpu"])
+    cloud = generate.add_argument_group("cloud backends (the chosen one's Settings section)")
+    cloud.add_argument("--region", help="AWS region, e.g. us-east-1")
+    cloud.add_argument("--profile", help="AWS profile for credentials or SSO")
+    cloud.add_argument("--endpoint-url", help="send requests here instead of AWS (a VPC "
+                                              "endpoint, a proxy or a local test server)")
+    cloud.add_argument("--bedrock-model", help="Bedrock model id, e.g. amazon.nova-canvas-v1:0")
+    cloud.add_argument("--endpoint", help="SageMaker endpoint name")
     generate.add_argument("--out", type=Path, help="also copy the PNGs into this folder")
     generate.add_argument("--json", action="store_true", help="one JSON object per image")
     generate.set_defaults(handler=run_generate)
@@ -57,10 +65,19 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--limit", type=int, default=20)
     history.add_argument("--json", action="store_true", help="one JSON object per image")
     history.set_defaults(handler=run_history)
+
+    from studio.cli_endpoint import add_endpoint_commands
+
+    add_endpoint_commands(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or all(arg.lower().endswith(".png") for arg in argv):
+        from studio.ui.app import run
+
+        return run(argv)  # no command: open the window (PNG paths restore their parameters)
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -70,7 +87,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.handler(args)
     except BackendError as exc:
         print(f"studio: error: {exc}", file=sys.stderr)
-        return EXIT_CODES.get(type(exc), 1)
+        # isinstance, so a backend's own subclasses (e.g. Bedrock's ModelAccessDenied) count.
+        return next((code for kind, code in EXIT_CODES.items() if isinstance(exc, kind)), 1)
     except KeyboardInterrupt:
         print("studio: interrupted", file=sys.stderr)
         return 130
@@ -87,10 +105,11 @@ def run_generate(args: argparse.Namespace) -> int:
     local_overrides = {k: v for k, v in {"model": args.model, "device": args.device}.items()
                        if v is not None}
     settings = settings.replace(local=dataclasses.replace(settings.local, **local_overrides))
+    settings = _with_cloud_overrides(settings, args)
     if args.out is not None and args.out.exists() and not args.out.is_dir():
         raise InvalidRequest(f"--out {str(args.out)!r} exists and is not a folder.")
     request = GenerationRequest(
-        prompt=args.prompt, negative_prompt=args.negative, model=settings.local.model,
+        prompt=args.prompt, negative_prompt=args.negative, model=_request_model(settings),
         seed=args.seed,
         steps=_pick(args.steps, settings.default_steps),
         guidance=_pick(args.guidance, settings.default_guidance),
@@ -165,8 +184,8 @@ def _print_record(record: Any, as_json: bool, path: Path | None = None) -> None:
     t = record.timings
     print(f"{path or record.path}\n  seed {record.seed} · {record.model} on {record.backend} "
           f"({record.device})\n  {t.total_s:.2f} s (load {t.load_s:.2f}, queue {t.queue_s:.2f}, "
-          f"inference {t.inference_s:.2f}, decode {t.decode_s:.2f}) · ${record.cost.usd:.6f} — "
-          f"{record.cost.basis}", flush=True)
+          f"network {t.network_s:.2f}, inference {t.inference_s:.2f}, decode {t.decode_s:.2f}) · "
+          f"${record.cost.usd:.6f} — {record.cost.basis}", flush=True)
 
 
 def _print_progress(event: Progress) -> None:
@@ -176,6 +195,36 @@ def _print_progress(event: Progress) -> None:
 
 def _pick(value: Any, default: Any) -> Any:
     return default if value is None else value
+
+
+def _with_cloud_overrides(settings: Any, args: argparse.Namespace) -> Any:
+    """--region/--profile/--endpoint-url go to the chosen cloud backend's section."""
+    if args.bedrock_model is not None:
+        settings = settings.replace(
+            bedrock=dataclasses.replace(settings.bedrock, model=args.bedrock_model))
+    if args.endpoint is not None:
+        if settings.backend != "sagemaker":
+            raise InvalidRequest("--endpoint names a SageMaker endpoint; add --backend sagemaker.")
+        settings = settings.replace(
+            sagemaker=dataclasses.replace(settings.sagemaker, endpoint_name=args.endpoint))
+    overrides = {k: v for k, v in {"region": args.region, "profile": args.profile,
+                                   "endpoint_url": args.endpoint_url}.items() if v is not None}
+    if not overrides:
+        return settings
+    if settings.backend not in ("sagemaker", "bedrock"):
+        raise InvalidRequest("--region, --profile and --endpoint-url are for the sagemaker and "
+                             "bedrock backends; add --backend bedrock or --backend sagemaker.")
+    section = getattr(settings, settings.backend)
+    return settings.replace(**{settings.backend: dataclasses.replace(section, **overrides)})
+
+
+def _request_model(settings: Any) -> str:
+    """The model a request names: the chosen backend's model setting."""
+    if settings.backend == "bedrock":
+        return settings.bedrock.model
+    if settings.backend == "sagemaker":
+        return ""  # the endpoint serves one model and names it in its answer
+    return settings.local.model
 
 
 if __name__ == "__main__":

@@ -31,3 +31,11 @@ def price_file(name: str) -> dict[str, Any]:
 def electricity_price() -> Price:
     entry = price_file("electricity")["electricity"]
     return Price(float(entry["usd_per_kwh"]), entry["source"], entry["as_of"])
+
+
+def sagemaker_price(instance_type: str, region: str) -> Price | None:
+    """One instance-hour of a real-time endpoint, or None when the price book has no entry."""
+    entry = price_file("sagemaker").get("instances", {}).get(instance_type, {}).get(region)
+    if entry is None:
+        return None
+    return Price(float(entry["usd_per_hour"]), entry["source"], entry["as_of"])

@@ -32,7 +32,14 @@ class _Interrupted(Exception):
 
 def local_dependencies_missing() -> list[str]:
     return [name for name in ("torch", "diffusers", "transformers", "safetensors")
-            if importlib.util.find_spec(name) is None]
+            if not _importable(name)]
+
+
+def _importable(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 class LocalBackend:

@@ -1,0 +1,210 @@
+"""What can go wrong talking to a SageMaker endpoint, in words a designer can act on.
+
+Each class sits under one of the shared error kinds (InvalidRequest, BackendUnavailable,
+TransientError), so callers that only know those still react correctly.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    CredentialRetrievalError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+    PartialCredentialsError,
+    ProfileNotFound,
+    ReadTimeoutError,
+    SSOError,
+    TokenRetrievalError,
+)
+
+from backends.errors import BackendError, BackendUnavailable, InvalidRequest, TransientError
+
+
+class CredentialsProblem(BackendUnavailable):
+    """No, expired or rejected AWS credentials, or a profile that does not exist."""
+
+
+class EndpointNotFound(BackendUnavailable):
+    pass
+
+
+class EndpointNotInService(BackendUnavailable):
+    def __init__(self, message: str, status: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class EndpointUnreachable(BackendUnavailable):
+    pass
+
+
+class EndpointModelError(BackendUnavailable):
+    """The model container failed on a valid request (out of memory, a crash, a bad model)."""
+
+
+class EndpointThrottled(TransientError):
+    pass
+
+
+class EndpointTimeout(TransientError):
+    pass
+
+
+_EXPIRED = {"ExpiredToken", "ExpiredTokenException", "RequestExpired"}
+_REJECTED = {"UnrecognizedClientException", "InvalidSignatureException", "InvalidClientTokenId",
+             "IncompleteSignature", "SignatureDoesNotMatch"}
+_DENIED = {"AccessDenied", "AccessDeniedException"}
+_THROTTLED = {"ThrottlingException", "Throttling", "TooManyRequestsException",
+              "ModelNotReadyException", "429"}
+_SERVICE = {"ServiceUnavailable", "InternalFailure", "InternalDependencyException",
+            "InternalServerError", "500", "502", "503", "504"}
+
+
+@dataclass(frozen=True)
+class Target:
+    """Which endpoint a call was for, to name it in messages."""
+
+    endpoint_name: str
+    region: str = ""
+    profile: str = ""
+    endpoint_url: str = ""
+    read_timeout_s: float = 70.0
+
+    @property
+    def where(self) -> str:
+        if self.endpoint_url:
+            return f"at {self.endpoint_url}"
+        return f"in {self.region}" if self.region else "in your default region"
+
+    @property
+    def login_hint(self) -> str:
+        profile = f" --profile {self.profile}" if self.profile else ""
+        return f"`aws sso login{profile}`"
+
+
+def map_error(exc: Exception, target: Target, *, action: str = "call") -> BackendError:
+    """Turn a botocore exception into a BackendError whose message says what to do."""
+    name = target.endpoint_name
+    if isinstance(exc, BackendError):
+        return exc
+    if isinstance(exc, SSOError | TokenRetrievalError):
+        return CredentialsProblem(
+            f"Your AWS SSO session{_for_profile(target)} has expired or was never started. "
+            f"Run {target.login_hint} and try again.")
+    if isinstance(exc, NoCredentialsError | PartialCredentialsError):
+        return CredentialsProblem(
+            f"No AWS credentials were found{_for_profile(target)}. Sign in with "
+            f"{target.login_hint} (or `aws configure`), or choose another profile in "
+            "Settings → SageMaker.")
+    if isinstance(exc, ProfileNotFound):
+        return CredentialsProblem(
+            f"The AWS profile {target.profile!r} is not in your AWS config (~/.aws/config). "
+            "Choose an existing profile, or create it with `aws configure sso`.")
+    if isinstance(exc, CredentialRetrievalError):
+        return CredentialsProblem(f"AWS credentials could not be obtained ({exc}). Sign in "
+                                  f"again with {target.login_hint}.")
+    if isinstance(exc, NoRegionError):
+        return BackendUnavailable("No AWS region is set. Choose the endpoint's region in "
+                                  "Settings → SageMaker or pass --region.")
+    if isinstance(exc, ReadTimeoutError):
+        return EndpointTimeout(
+            f"Endpoint {name} did not answer within {target.read_timeout_s:g} s. SageMaker "
+            "stops a request after 60 s: use fewer steps, a smaller size or fewer images. "
+            "The endpoint may have finished (and billed) the work anyway.")
+    if isinstance(exc, EndpointConnectionError | ConnectTimeoutError):
+        hint = ("If it is `studio endpoint serve`, check that it is running."
+                if target.endpoint_url else "Check your network connection or VPN.")
+        return EndpointUnreachable(f"Could not connect to SageMaker {target.where} for "
+                                   f"endpoint {name}. {hint}")
+    if isinstance(exc, ConnectionClosedError):
+        return TransientError(f"The connection to endpoint {name} closed before its answer "
+                              "arrived. Try again.")
+    if isinstance(exc, ClientError):
+        return _map_client_error(exc, target, action)
+    if isinstance(exc, BotoCoreError):
+        return BackendUnavailable(f"Could not {action} endpoint {name}: {exc}")
+    raise exc
+
+
+def _map_client_error(exc: ClientError, target: Target, action: str) -> BackendError:
+    name = target.endpoint_name
+    error = exc.response.get("Error", {})
+    code = str(error.get("Code", ""))
+    message = str(error.get("Message", "")) or str(exc)
+    if code in _EXPIRED:
+        return CredentialsProblem(f"Your AWS credentials{_for_profile(target)} have expired. "
+                                  f"Sign in again with {target.login_hint}.")
+    if code in _REJECTED:
+        return CredentialsProblem(f"AWS did not accept your credentials{_for_profile(target)} "
+                                  f"({code}). Sign in again with {target.login_hint}, or check "
+                                  "the region and the clock of this computer.")
+    if code in _DENIED:
+        return CredentialsProblem(
+            f"Your AWS identity is not allowed to {action} endpoint {name} ({message}). Ask "
+            "your AWS administrator for sagemaker:InvokeEndpoint (and sagemaker:Describe* for "
+            "Test connection) on it.")
+    validation = code in ("ValidationError", "ValidationException")
+    if validation and ("not found" in message.lower() or "could not find" in message.lower()):
+        return EndpointNotFound(
+            f"There is no SageMaker endpoint {name!r} {target.where}. Check the name and the "
+            "region in Settings → SageMaker, or deploy one with `studio endpoint deploy`.")
+    if validation:
+        return InvalidRequest(f"SageMaker refused the request to endpoint {name}: {message}")
+    if code == "413":
+        return InvalidRequest("The request is larger than SageMaker's 6 MB limit. Use a "
+                              "smaller init image.")
+    if code in _THROTTLED:
+        return EndpointThrottled(
+            f"Endpoint {name} is busy or throttled ({code}). Wait a few seconds and try again, "
+            "or give the endpoint more instances.")
+    if code == "ModelError":
+        return _map_model_error(exc, target)
+    if code in _SERVICE:
+        return TransientError(f"SageMaker had a temporary problem ({code}: {message}). Try "
+                              "again in a moment.")
+    return BackendUnavailable(f"SageMaker answered {code or 'an error'} for endpoint {name}: "
+                              f"{message}")
+
+
+def _map_model_error(exc: ClientError, target: Target) -> BackendError:
+    response = exc.response
+    original = str(response.get("OriginalMessage") or "")
+    inner = _inner_message(original) or str(response.get("Error", {}).get("Message", ""))
+    marker = "Invalid request:"
+    if marker in inner:
+        return InvalidRequest("The endpoint refused the request: "
+                              + inner.split(marker, 1)[1].strip())
+    if "timed out" in inner.lower():
+        return EndpointTimeout(
+            f"Endpoint {target.endpoint_name} took longer than SageMaker's 60 s limit. Use "
+            "fewer steps, a smaller size or fewer images.")
+    logs = response.get("LogStreamArn") or (
+        f"CloudWatch log group /aws/sagemaker/Endpoints/{target.endpoint_name}")
+    status = response.get("OriginalStatusCode")
+    return EndpointModelError(
+        f"The model on endpoint {target.endpoint_name} failed"
+        f"{f' (status {status})' if status else ''}: {inner or 'no message'}. Details are in "
+        f"{logs}.")
+
+
+def _inner_message(original: str) -> str:
+    """The container's message: ours and the toolkit's are JSON with a "message" field."""
+    try:
+        data = json.loads(original)
+    except ValueError:
+        return original
+    if isinstance(data, dict):
+        return str(data.get("message") or data.get("Message") or data.get("error") or original)
+    return original
+
+
+def _for_profile(target: Target) -> str:
+    return f" for profile {target.profile!r}" if target.profile else ""

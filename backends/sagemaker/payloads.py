@@ -1,0 +1,146 @@
+"""The two request/response formats a Studio SageMaker endpoint can speak.
+
+- "studio": our handler (backends/endpoint/inference.py). PNGs, the seeds, server timings.
+- "jumpstart": the SageMaker JumpStart Stable Diffusion models. Flat JSON in, base64 JPEGs
+  out (with Accept "application/json;jpeg"), no timings. Text-to-image only.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from backends.errors import BackendUnavailable, InvalidRequest
+from backends.types import GenerationRequest
+
+FORMATS = ("studio", "jumpstart")
+MAX_BODY_BYTES = 6 * 1024 * 1024  # SageMaker real-time inference, each way
+# Images per call are capped by pixels so the base64 PNGs stay under the 6 MB response limit:
+# a photographic 1-megapixel PNG is about 1.5 MB, 2 MB once base64-encoded.
+MAX_PIXELS_PER_CALL = 1_600_000
+
+
+@dataclass(frozen=True)
+class ServerTimings:
+    queue_s: float = 0.0
+    inference_s: float = 0.0
+    encode_s: float = 0.0
+    total_s: float = 0.0  # inference and encode, without the queue
+
+
+@dataclass(frozen=True, eq=False)
+class Decoded:
+    images: list[Image.Image]
+    seeds: list[int]
+    server: ServerTimings | None = None
+    model: str = ""
+    device: str = ""
+
+
+@dataclass(frozen=True)
+class Encoded:
+    body: bytes
+    content_type: str
+    accept: str
+
+
+def plan_calls(request: GenerationRequest, payload_format: str) -> list[list[int]]:
+    """The seeds each invocation asks for, in order."""
+    seeds = request.image_seeds()
+    if payload_format == "jumpstart":
+        # JumpStart draws every image of a call from one generator; one call per image keeps
+        # Studio's "image i uses seed + i" true, so each image can be reproduced alone.
+        return [[seed] for seed in seeds]
+    per_call = max(1, MAX_PIXELS_PER_CALL // (request.width * request.height))
+    return [seeds[i:i + per_call] for i in range(0, len(seeds), per_call)]
+
+
+def encode(request: GenerationRequest, seeds: list[int], payload_format: str) -> Encoded:
+    if payload_format == "jumpstart":
+        body: dict[str, Any] = {
+            "prompt": request.prompt, "width": request.width, "height": request.height,
+            "num_inference_steps": request.steps, "guidance_scale": request.guidance,
+            "num_images_per_prompt": 1, "seed": seeds[0],
+        }
+        if request.negative_prompt:
+            body["negative_prompt"] = request.negative_prompt
+        return Encoded(json.dumps(body).encode("utf-8"), "application/json",
+                       "application/json;jpeg")
+    parameters: dict[str, Any] = {
+        "negative_prompt": request.negative_prompt,
+        "num_inference_steps": request.steps, "guidance_scale": request.guidance,
+        "width": request.width, "height": request.height,
+        "seed": seeds[0], "num_images_per_prompt": len(seeds),
+    }
+    if request.scheduler:
+        parameters["scheduler"] = request.scheduler
+    if request.init_image is not None:
+        # The endpoint fits the image to the frame anyway; doing it here keeps the body small.
+        fitted = ImageOps.fit(request.init_image, (request.width, request.height))
+        buffer = io.BytesIO()
+        fitted.save(buffer, format="PNG")
+        parameters["image"] = base64.b64encode(buffer.getvalue()).decode("ascii")
+        parameters["strength"] = request.strength
+    body = {"inputs": request.prompt, "parameters": parameters}
+    return Encoded(json.dumps(body).encode("utf-8"), "application/json", "application/json")
+
+
+def tiny_test_body(payload_format: str, *, fixed_size: bool) -> Encoded:
+    """One cheap image for "Test connection". A compiled (Inferentia2) model has one size, so
+    there the size is left to the endpoint."""
+    if payload_format == "jumpstart":
+        body: dict[str, Any] = {"prompt": "test", "width": 64, "height": 64,
+                                "num_inference_steps": 1, "seed": 0}
+        return Encoded(json.dumps(body).encode(), "application/json", "application/json;jpeg")
+    parameters: dict[str, Any] = {"num_inference_steps": 1, "seed": 0}
+    if not fixed_size:
+        parameters.update(width=64, height=64)
+    return Encoded(json.dumps({"inputs": "test", "parameters": parameters}).encode(),
+                   "application/json", "application/json")
+
+
+def decode(data: bytes, payload_format: str, seeds: list[int]) -> Decoded:
+    try:
+        answer = json.loads(data)
+        encoded_images = answer["generated_images"]
+        if not isinstance(encoded_images, list):
+            raise TypeError("generated_images is not a list")
+        images = [_decode_image(item) for item in encoded_images]
+    except (ValueError, KeyError, TypeError, binascii.Error, UnidentifiedImageError,
+            OSError) as exc:
+        raise BackendUnavailable(
+            f"The endpoint answered in a format Studio does not understand ({exc}). Check the "
+            f"payload format in Settings → SageMaker (now {payload_format!r}).") from exc
+    if len(images) != len(seeds):
+        raise BackendUnavailable(f"The endpoint returned {len(images)} images for the "
+                                 f"{len(seeds)} asked. Check the payload format in Settings.")
+    if payload_format == "jumpstart":
+        return Decoded(images, list(seeds))
+    returned_seeds = answer.get("seeds") or list(seeds)
+    timings = answer.get("timings") or {}
+    server = ServerTimings(**{k: float(timings.get(k, 0.0)) for k in
+                              ("queue_s", "inference_s", "encode_s", "total_s")})
+    return Decoded(images, [int(s) for s in returned_seeds], server,
+                   str(answer.get("model") or ""), str(answer.get("device") or ""))
+
+
+def check_body_size(encoded: Encoded) -> None:
+    size = len(encoded.body)
+    if size > MAX_BODY_BYTES:
+        raise InvalidRequest(
+            f"This request is {size / 1e6:.1f} MB, above SageMaker's 6 MB limit. Use a "
+            "smaller size or init image.")
+
+
+def _decode_image(item: Any) -> Image.Image:
+    if not isinstance(item, str):
+        raise TypeError("an image is not a base64 string")
+    with Image.open(io.BytesIO(base64.b64decode(item, validate=True))) as opened:
+        opened.load()
+        return opened.convert("RGB") if opened.mode not in ("RGB", "RGBA") else opened.copy()

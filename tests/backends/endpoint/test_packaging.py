@@ -1,0 +1,127 @@
+"""model.tar.gz: its layout, its checks, and the packed handler running on its own."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from backends.endpoint import inference
+from backends.endpoint.packaging import package_model
+from backends.errors import InvalidRequest
+
+
+def names(archive: Path) -> set[str]:
+    with tarfile.open(archive) as tar:
+        return set(tar.getnames())
+
+
+def test_gpu_archive_layout(tiny_sd_path: Path, tmp_path: Path) -> None:
+    out = tmp_path / "dist" / "model.tar.gz"
+    report = package_model(tiny_sd_path, out, "gpu")
+    assert report.path == out and out.is_file() and report.model == "tiny-sd"
+    members = names(out)
+    assert {"code/inference.py", "code/requirements.txt", "studio_model.json",
+            "model_index.json", "unet/config.json", "unet/diffusion_pytorch_model.safetensors",
+            "vae/config.json", "text_encoder/config.json", "tokenizer/tokenizer_config.json",
+            "scheduler/scheduler_config.json"} <= members
+    assert not any(name.startswith("/") or ".." in name for name in members)
+    with tarfile.open(out) as tar:
+        handler = tar.extractfile("code/inference.py").read()
+        requirements = tar.extractfile("code/requirements.txt").read().decode()
+        manifest = json.loads(tar.extractfile("studio_model.json").read())
+    assert handler == Path(inference.__file__).read_bytes()  # the very file the server runs
+    assert "diffusers" in requirements
+    assert manifest == {"model": "tiny-sd", "target": "gpu", "packaged_by": "studio"}
+    assert not list(tmp_path.rglob("*.partial"))
+
+
+def fake_compiled(folder: Path) -> Path:
+    for part in ("unet", "vae_decoder", "text_encoder"):
+        (folder / part).mkdir(parents=True)
+        (folder / part / "model.neuron").write_bytes(b"\0")
+        (folder / part / "config.json").write_text("{}")
+    (folder / "model_index.json").write_text('{"_class_name": "StableDiffusionXLPipeline"}')
+    (folder / ".cache").mkdir()
+    (folder / ".cache" / "junk").write_text("x")
+    return folder
+
+
+def test_inferentia2_archive_carries_the_compiled_graphs(tmp_path: Path) -> None:
+    out = tmp_path / "model.tar.gz"
+    package_model(fake_compiled(tmp_path / "sdxl-neuron"), out, "inferentia2")
+    members = names(out)
+    assert {"unet/model.neuron", "vae_decoder/model.neuron", "code/inference.py"} <= members
+    assert not any(name.startswith(".cache") for name in members)
+    with tarfile.open(out) as tar:
+        requirements = tar.extractfile("code/requirements.txt").read().decode()
+    # Nothing to install: the Neuron container's own versions match its Neuron SDK.
+    assert [line for line in requirements.splitlines() if not line.startswith("#")] == []
+
+
+@pytest.mark.parametrize(("target", "prepare", "message"), [
+    ("gpu", lambda p: p.mkdir(), "no model_index.json"),
+    ("inferentia2", lambda p: (p.mkdir(), (p / "model_index.json").write_text("{}")),
+     "not compiled for Inferentia2"),
+    ("gpu", fake_compiled, "compiled for Inferentia2; use --target inferentia2"),
+    ("gpu", lambda p: (p.mkdir(), (p / "model_index.json").write_text("{}"),
+                       (p / "weights.bin").write_bytes(b"")), "no .safetensors weights"),
+    ("tpu", lambda p: p.mkdir(), "--target must be one of"),
+])
+def test_wrong_folders_are_refused_with_the_fix(tmp_path: Path, target, prepare,
+                                                message) -> None:
+    folder = tmp_path / "model"
+    prepare(folder)
+    with pytest.raises(InvalidRequest, match=message):
+        package_model(folder, tmp_path / "model.tar.gz", target)
+    assert not (tmp_path / "model.tar.gz").exists()
+
+
+# Run in a fresh interpreter where our packages cannot be imported: the handler must stand
+# alone, as it does inside SageMaker.
+FRESH_INTERPRETER = r"""
+import importlib.abc, importlib.util, json, sys
+
+class NoStudio(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("backends", "studio", "tests"):
+            raise ImportError(f"{name} is not available inside SageMaker")
+
+sys.meta_path.insert(0, NoStudio())
+model_dir = sys.argv[1]
+spec = importlib.util.spec_from_file_location("inference", model_dir + "/code/inference.py")
+handler = sys.modules["inference"] = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(handler)
+model = handler.model_fn(model_dir)
+body = json.dumps({"inputs": "a teapot", "parameters": {
+    "width": 64, "height": 64, "num_inference_steps": 2, "seed": 21,
+    "num_images_per_prompt": 2}})
+job = handler.input_fn(body.encode(), "application/json")
+print(handler.output_fn(handler.predict_fn(job, model), "application/json"))
+"""
+
+
+def test_the_packed_handler_answers_in_a_fresh_interpreter(tiny_sd_path: Path,
+                                                           tmp_path: Path) -> None:
+    archive = package_model(tiny_sd_path, tmp_path / "model.tar.gz").path
+    model_dir = tmp_path / "opt-ml-model" / "model"  # what SageMaker calls /opt/ml/model
+    with tarfile.open(archive) as tar:
+        tar.extractall(model_dir, filter="data")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": ""}
+    run = subprocess.run([sys.executable, "-c", FRESH_INTERPRETER, str(model_dir)],
+                         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=180)
+    assert run.returncode == 0, run.stderr[-3000:]
+    answer = json.loads(run.stdout.strip().splitlines()[-1])
+    assert answer["seeds"] == [21, 22]
+    assert answer["model"] == "tiny-sd"  # from studio_model.json: the folder is just "model"
+    for encoded in answer["generated_images"]:
+        with Image.open(io.BytesIO(base64.b64decode(encoded))) as image:
+            assert image.size == (64, 64)
