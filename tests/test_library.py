@@ -347,3 +347,59 @@ def test_orphan_files_finds_pngs_without_rows(lib: Library) -> None:
     orphan.write_bytes(records[0].path.read_bytes())
     (lib.root / ".tmp-x.png").write_bytes(b"")  # temp files are not orphans
     assert lib.orphan_files() == [orphan]
+
+
+# --- paging and recall ----------------------------------------------------------------------
+
+
+def _pages(lib: Library, limit: int, **filters: Any) -> list[int]:
+    ids: list[int] = []
+    page = lib.search(limit=limit, **filters)
+    while page:
+        ids += [r.id for r in page]
+        page = lib.search(limit=limit, after=page[-1], **filters)
+    return ids
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [{}, {"backend": "local"}, {"text": "blue"}, {"model": "sdxl"}, {"favourites_only": True},
+     {"text": "green", "backend": "local", "since": T0}],
+)
+@pytest.mark.parametrize("limit", [1, 2, 50])
+def test_keyset_pages_match_one_search(filled: Library, filters: dict, limit: int) -> None:
+    # Small limits take the images-first plan, large ones the runs-first plan: same answer.
+    filled.set_favourite(filled.search("mug")[0].id, True)
+    assert _pages(filled, limit, **filters) == [r.id for r in filled.search(limit=-1, **filters)]
+
+
+def test_keyset_breaks_ties_on_id(filled: Library) -> None:
+    same_moment = filled.search("shoes")  # one run: two images with one created_at
+    assert same_moment[0].created_at == same_moment[1].created_at
+    assert same_moment[0].id > same_moment[1].id
+    assert filled.search("shoes", after=same_moment[0]) == [same_moment[1]]
+
+
+def test_search_by_ids(filled: Library) -> None:
+    wanted = [r.id for r in filled.search("shoes")]
+    other = filled.search("mug")[0].id
+    assert [r.id for r in filled.search(ids=[*wanted, other, 999_999])] == [other, *wanted]
+    assert [r.id for r in filled.search("shoes", ids=[other, wanted[1]])] == [wanted[1]]
+    assert filled.search(ids=[]) == []
+
+
+def test_recent_prompts_distinct_newest_first(filled: Library) -> None:
+    filled.record(make_result("red leather handbag", count=1, created_at=T0 + timedelta(days=2)))
+    assert filled.recent_prompts() == [
+        "red leather handbag", "green ceramic mug", "blue running shoes, studio light",
+    ]
+    assert filled.recent_prompts(limit=2) == ["red leather handbag", "green ceramic mug"]
+    assert filled.recent_prompts(limit=0) == []
+
+
+def test_favourites_are_read_newest_first_from_an_index(filled: Library) -> None:
+    with sqlite3.connect(filled.db_path) as conn:
+        plan = " ".join(row[3] for row in conn.execute(
+            "EXPLAIN QUERY PLAN SELECT id FROM images WHERE favourite = 1 "
+            "ORDER BY created_at DESC LIMIT 10"))
+    assert "idx_images_favourite_created_at" in plan and "TEMP B-TREE" not in plan

@@ -1,0 +1,87 @@
+"""The prompt editor: multi-line prompt, a collapsible negative prompt, and recent prompts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QPlainTextEdit,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+
+class PromptPanel(QWidget):
+    changed = Signal()
+
+    def __init__(self, recent_prompts: Callable[[], list[str]], parent: QWidget | None = None):
+        super().__init__(parent)
+        self._recent_prompts = recent_prompts
+        self.prompt_edit = QPlainTextEdit()
+        self.prompt_edit.setPlaceholderText(
+            "Describe the image: a walnut desk organiser on a marble counter, soft daylight…")
+        self.prompt_edit.setTabChangesFocus(True)
+        self.prompt_edit.setMinimumHeight(90)
+        self.negative_edit = QPlainTextEdit()
+        self.negative_edit.setPlaceholderText("What to avoid: blurry, watermark, extra objects…")
+        self.negative_edit.setTabChangesFocus(True)
+        self.negative_edit.setMaximumHeight(70)
+        self.negative_toggle = QToolButton(text="Negative prompt", checkable=True)
+        self.negative_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.negative_toggle.setArrowType(Qt.ArrowType.RightArrow)
+        self.negative_toggle.toggled.connect(self._show_negative)
+        self.history_button = QToolButton(text="Recent")
+        self.history_button.setToolTip("Recall a prompt you used before")
+        self.history_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.history_menu = QMenu(self.history_button)
+        self.history_menu.aboutToShow.connect(self._fill_history)
+        self.history_button.setMenu(self.history_menu)
+
+        header = QHBoxLayout()
+        header.addWidget(QLabel("<b>Prompt</b>"))
+        header.addStretch()
+        header.addWidget(self.history_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(header)
+        layout.addWidget(self.prompt_edit)
+        layout.addWidget(self.negative_toggle, alignment=Qt.AlignmentFlag.AlignLeft)
+        layout.addWidget(self.negative_edit)
+        self.negative_edit.setVisible(False)
+        self.prompt_edit.textChanged.connect(self.changed)
+        self.negative_edit.textChanged.connect(self.changed)
+
+    def prompt(self) -> str:
+        return self.prompt_edit.toPlainText()
+
+    def negative(self) -> str:
+        return self.negative_edit.toPlainText()
+
+    def set_prompt(self, text: str) -> None:
+        self.prompt_edit.setPlainText(text)
+
+    def set_negative(self, text: str) -> None:
+        self.negative_edit.setPlainText(text)
+        if text:
+            self.negative_toggle.setChecked(True)
+
+    def _show_negative(self, shown: bool) -> None:
+        self.negative_edit.setVisible(shown)
+        self.negative_toggle.setArrowType(Qt.ArrowType.DownArrow if shown
+                                          else Qt.ArrowType.RightArrow)
+
+    def _fill_history(self) -> None:
+        self.history_menu.clear()
+        prompts = self._recent_prompts()
+        if not prompts:
+            self.history_menu.addAction("No prompts yet").setEnabled(False)
+        for prompt in prompts:
+            label = prompt.replace("\n", " ")
+            action = self.history_menu.addAction(label if len(label) < 80 else label[:77] + "…")
+            action.setToolTip(prompt)
+            action.triggered.connect(lambda _=False, p=prompt: self.set_prompt(p))
