@@ -20,7 +20,8 @@ class Budget:
     def remaining(self, spent_usd: float) -> float:
         return max(0.0, self.limit_usd - spent_usd)
 
-    def check(self, spent_usd: float, next_estimate_usd: float, what: str = "the next image") -> None:
+    def check(self, spent_usd: float, next_estimate_usd: float,
+              what: str = "the next image") -> None:
         """Refuse when spent + the estimate of what comes next would pass the cap."""
         if spent_usd + next_estimate_usd > self.limit_usd + 1e-12:
             raise BudgetExceeded(
