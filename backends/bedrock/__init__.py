@@ -1,9 +1,9 @@
 """Amazon Bedrock: Titan Image Generator v2, Nova Canvas and Stability models, per image."""
 
+from backends.aws_credentials import CredentialsProblem
 from backends.bedrock.backend import BedrockBackend
 from backends.bedrock.errors import (
     ContentFiltered,
-    CredentialsProblem,
     ModelAccessDenied,
     ModelNotAvailable,
     RequestRejected,

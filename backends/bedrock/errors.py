@@ -14,17 +14,12 @@ from botocore.exceptions import (
     ClientError,
     ConnectionClosedError,
     ConnectTimeoutError,
-    CredentialRetrievalError,
     EndpointConnectionError,
-    NoCredentialsError,
     NoRegionError,
-    PartialCredentialsError,
-    ProfileNotFound,
     ReadTimeoutError,
-    SSOError,
-    TokenRetrievalError,
 )
 
+from backends.aws_credentials import credentials_problem
 from backends.errors import BackendError, BackendUnavailable, InvalidRequest, TransientError
 
 
@@ -34,10 +29,6 @@ class ModelAccessDenied(BackendUnavailable):
 
 class ModelNotAvailable(BackendUnavailable):
     """The model is not offered in this region, or the id is not one Bedrock knows."""
-
-
-class CredentialsProblem(BackendUnavailable):
-    """No AWS credentials, expired ones, or an SSO session that needs a new login."""
 
 
 class ContentFiltered(InvalidRequest):
@@ -76,35 +67,15 @@ _SERVICE_TROUBLE = {"ModelTimeoutException", "ModelNotReadyException",
                     "InternalServerException", "ServiceUnavailableException",
                     "ModelErrorException", "ModelStreamErrorException"}
 _THROTTLING = {"ThrottlingException", "ServiceQuotaExceededException", "TooManyRequestsException"}
-_EXPIRED = {"ExpiredTokenException", "ExpiredToken", "RequestExpired"}
-_BAD_CREDENTIALS = {"UnrecognizedClientException", "InvalidSignatureException",
-                    "InvalidClientTokenId", "IncompleteSignature", "SignatureDoesNotMatch"}
-
-
-def login_hint(profile: str) -> str:
-    return f"aws sso login --profile {profile}" if profile else "aws sso login"
 
 
 def map_aws_error(exc: Exception, target: Target) -> BackendError:
     """The BackendError to raise for a botocore/boto3 failure while calling `target`."""
+    credentials = credentials_problem(exc, target.profile)
+    if credentials is not None:
+        return credentials
     if isinstance(exc, ClientError):
         return _client_error(exc, target)
-    if isinstance(exc, ProfileNotFound):
-        return CredentialsProblem(
-            f"The AWS profile {target.profile!r} is not in your AWS config. Create it with "
-            f"'aws configure sso --profile {target.profile}' or choose another profile in "
-            "Settings.")
-    if isinstance(exc, SSOError | TokenRetrievalError):
-        return CredentialsProblem(
-            f"Your AWS SSO session{_for_profile(target)} has expired or was never started "
-            f"({exc}). Sign in again with: {login_hint(target.profile)}")
-    if isinstance(exc, NoCredentialsError | PartialCredentialsError):
-        return CredentialsProblem(
-            f"No AWS credentials were found{_for_profile(target)}. Choose a profile in "
-            f"Settings and sign in ({login_hint(target.profile)}), or run 'aws configure'.")
-    if isinstance(exc, CredentialRetrievalError):
-        return CredentialsProblem(f"AWS credentials could not be loaded{_for_profile(target)}: "
-                                  f"{exc}. Sign in again ({login_hint(target.profile)}).")
     if isinstance(exc, NoRegionError):
         return BackendUnavailable("Choose an AWS region for Bedrock in Settings "
                                   "(for example us-east-1).")
@@ -147,13 +118,6 @@ def _client_error(exc: ClientError, target: Target) -> BackendError:
             f"gave up after {attempts} attempt{'s' if attempts != 1 else ''}. Image models have "
             "small per-minute quotas: wait a minute, generate fewer images at once, or ask "
             "for a higher quota in Service Quotas.")
-    if code in _EXPIRED:
-        return CredentialsProblem(f"Your AWS credentials{_for_profile(target)} have expired. "
-                                  f"Sign in again: {login_hint(target.profile)}")
-    if code in _BAD_CREDENTIALS:
-        return CredentialsProblem(f"AWS did not accept the credentials{_for_profile(target)} "
-                                  f"({message}). Check the profile in Settings or sign in "
-                                  f"again: {login_hint(target.profile)}")
     if code in _SERVICE_TROUBLE or _status(exc) >= 500:
         return TransientError(f"{target.model_label} on Bedrock failed for a passing reason "
                               f"({code}: {message}). Try again in a moment.")

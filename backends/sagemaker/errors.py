@@ -14,22 +14,13 @@ from botocore.exceptions import (
     ClientError,
     ConnectionClosedError,
     ConnectTimeoutError,
-    CredentialRetrievalError,
     EndpointConnectionError,
-    NoCredentialsError,
     NoRegionError,
-    PartialCredentialsError,
-    ProfileNotFound,
     ReadTimeoutError,
-    SSOError,
-    TokenRetrievalError,
 )
 
+from backends.aws_credentials import CredentialsProblem, credentials_problem, login_hint
 from backends.errors import BackendError, BackendUnavailable, InvalidRequest, TransientError
-
-
-class CredentialsProblem(BackendUnavailable):
-    """No, expired or rejected AWS credentials, or a profile that does not exist."""
 
 
 class EndpointNotFound(BackendUnavailable):
@@ -58,9 +49,6 @@ class EndpointTimeout(TransientError):
     pass
 
 
-_EXPIRED = {"ExpiredToken", "ExpiredTokenException", "RequestExpired"}
-_REJECTED = {"UnrecognizedClientException", "InvalidSignatureException", "InvalidClientTokenId",
-             "IncompleteSignature", "SignatureDoesNotMatch"}
 _DENIED = {"AccessDenied", "AccessDeniedException"}
 _THROTTLED = {"ThrottlingException", "Throttling", "TooManyRequestsException",
               "ModelNotReadyException", "429"}
@@ -86,8 +74,7 @@ class Target:
 
     @property
     def login_hint(self) -> str:
-        profile = f" --profile {self.profile}" if self.profile else ""
-        return f"`aws sso login{profile}`"
+        return login_hint(self.profile)
 
 
 def map_error(exc: Exception, target: Target, *, action: str = "call") -> BackendError:
@@ -95,22 +82,9 @@ def map_error(exc: Exception, target: Target, *, action: str = "call") -> Backen
     name = target.endpoint_name
     if isinstance(exc, BackendError):
         return exc
-    if isinstance(exc, SSOError | TokenRetrievalError):
-        return CredentialsProblem(
-            f"Your AWS SSO session{_for_profile(target)} has expired or was never started. "
-            f"Run {target.login_hint} and try again.")
-    if isinstance(exc, NoCredentialsError | PartialCredentialsError):
-        return CredentialsProblem(
-            f"No AWS credentials were found{_for_profile(target)}. Sign in with "
-            f"{target.login_hint} (or `aws configure`), or choose another profile in "
-            "Settings → SageMaker.")
-    if isinstance(exc, ProfileNotFound):
-        return CredentialsProblem(
-            f"The AWS profile {target.profile!r} is not in your AWS config (~/.aws/config). "
-            "Choose an existing profile, or create it with `aws configure sso`.")
-    if isinstance(exc, CredentialRetrievalError):
-        return CredentialsProblem(f"AWS credentials could not be obtained ({exc}). Sign in "
-                                  f"again with {target.login_hint}.")
+    credentials = credentials_problem(exc, target.profile)
+    if credentials is not None:
+        return credentials
     if isinstance(exc, NoRegionError):
         return BackendUnavailable("No AWS region is set. Choose the endpoint's region in "
                                   "Settings → SageMaker or pass --region.")
@@ -139,13 +113,6 @@ def _map_client_error(exc: ClientError, target: Target, action: str) -> BackendE
     error = exc.response.get("Error", {})
     code = str(error.get("Code", ""))
     message = str(error.get("Message", "")) or str(exc)
-    if code in _EXPIRED:
-        return CredentialsProblem(f"Your AWS credentials{_for_profile(target)} have expired. "
-                                  f"Sign in again with {target.login_hint}.")
-    if code in _REJECTED:
-        return CredentialsProblem(f"AWS did not accept your credentials{_for_profile(target)} "
-                                  f"({code}). Sign in again with {target.login_hint}, or check "
-                                  "the region and the clock of this computer.")
     if code in _DENIED:
         return CredentialsProblem(
             f"Your AWS identity is not allowed to {action} endpoint {name} ({message}). Ask "

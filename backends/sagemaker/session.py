@@ -44,11 +44,9 @@ def make_session(profile: str = "", region: str = "") -> Any:
     try:
         return boto3.Session(profile_name=profile or None, region_name=region or None)
     except ProfileNotFound as exc:
-        from backends.sagemaker.errors import CredentialsProblem
+        from backends.aws_credentials import credentials_problem
 
-        raise CredentialsProblem(
-            f"The AWS profile {profile!r} is not in your AWS config (~/.aws/config). Choose "
-            "an existing profile, or create it with `aws configure sso`.") from exc
+        raise credentials_problem(exc, profile) from exc
 
 
 def resolve_region(session: Any, region: str = "", endpoint_url: str = "") -> str:

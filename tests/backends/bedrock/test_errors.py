@@ -119,7 +119,7 @@ def test_a_model_id_bedrock_does_not_know(fake_bedrock: FakeBedrock) -> None:
 
 def test_expired_session_credentials(make_backend, fake_bedrock) -> None:
     fake_bedrock.scenario.expired_token = True
-    with pytest.raises(CredentialsProblem, match="have expired. Sign in again: aws sso login"):
+    with pytest.raises(CredentialsProblem, match="have expired. Sign in again with: aws sso login"):
         make_backend(NOVA).generate(REQUEST)
 
 

@@ -51,8 +51,8 @@ def client_error(code: str, message: str, status: int = 400) -> ClientError:
     (client_error("ThrottlingException", "Rate exceeded"), EndpointThrottled,
      "busy or throttled"),
     (client_error("ExpiredTokenException", "The security token included in the request is "
-                  "expired"), CredentialsProblem, "have expired. Sign in again with `aws sso "
-                                                  "login --profile design`"),
+                  "expired"), CredentialsProblem, "have expired. Sign in again with: aws sso "
+                                                  "login --profile design"),
     (client_error("UnrecognizedClientException", "bad token"), CredentialsProblem,
      "did not accept your credentials"),
     (client_error("AccessDeniedException", "not authorized to perform: "
