@@ -34,10 +34,11 @@ def create_backend(settings: Settings) -> Backend:
 def create_bedrock_backend(settings: Settings):
     """The Bedrock backend for settings.bedrock; the UI also calls its test_connection()."""
     from backends.bedrock import BedrockBackend, BedrockPriceBook
-    from studio.pricing import price_file
+    from studio.pricing import bedrock_prices
 
     section = settings.bedrock
-    return BedrockBackend(section.model, prices=BedrockPriceBook.from_dict(price_file("bedrock")),
+    prices = BedrockPriceBook.from_dict(bedrock_prices(settings.costs, section.model))
+    return BedrockBackend(section.model, prices=prices,
                           region=section.region, profile=section.profile,
                           endpoint_url=section.endpoint_url)
 
@@ -50,7 +51,7 @@ def create_sagemaker_backend(settings: Settings):
     from backends.errors import BackendError
     from backends.sagemaker import SageMakerBackend
     from backends.sagemaker.session import make_session, resolve_region
-    from studio.pricing import sagemaker_price
+    from studio.pricing import sagemaker_price_for
 
     section = settings.sagemaker
     try:  # the region requests will use; a bad profile is reported on first use instead
@@ -58,13 +59,22 @@ def create_sagemaker_backend(settings: Settings):
                                 section.endpoint_url)
     except BackendError:
         region = ""
-    price = sagemaker_price(section.instance_type, region) if region else None
+    price = (sagemaker_price_for(settings.costs, section.instance_type, region)
+             if region or settings.costs.sagemaker_usd_per_hour is not None else None)
     return SageMakerBackend(
         section.endpoint_name, region=section.region, profile=section.profile,
         endpoint_url=section.endpoint_url, instance_type=section.instance_type,
         instance_count=section.instance_count, payload_format=section.payload_format,
         usd_per_hour=price.value if price else None,
-        price_source=f"{region} list price as of {price.as_of}" if price else "")
+        price_source=_price_source(price, region))
+
+
+def _price_source(price, region: str) -> str:
+    if price is None:
+        return ""
+    if price.as_of == "now":
+        return price.source
+    return f"{region} list price as of {price.as_of}"
 
 
 class BackendProvider:
@@ -85,7 +95,8 @@ class BackendProvider:
 
     def get(self, name: str) -> Backend:
         settings = self._settings.replace(backend=name)
-        key = (getattr(settings, name, None), settings.electricity_usd_per_kwh)
+        key = (getattr(settings, name, None), settings.electricity_usd_per_kwh,
+               settings.costs.sagemaker_usd_per_hour, settings.costs.bedrock_usd_per_image)
         cached = self._cache.get(name)
         if cached is None or cached[0] != key:
             self._cache[name] = (key, create_backend(settings))

@@ -10,6 +10,7 @@ from studio.jobs import JobQueue
 from studio.library import Library
 from studio.session import Session
 from studio.settings_store import SettingsStore
+from studio.spending import SpendingGuard
 
 
 @dataclass
@@ -27,6 +28,9 @@ class StudioContext:
         context = cls(store, library, JobQueue(library), Session(),
                       BackendProvider(store.settings))
         context.jobs.finished.connect(lambda job, result, records: context.session.add(result))
+        context.jobs.spending_check = SpendingGuard(
+            lambda: context.library,
+            lambda: context.settings.settings.costs.budget_usd_per_day).check
         store.changed.connect(context._on_settings_changed)
         return context
 

@@ -12,6 +12,7 @@ import queue
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from PySide6.QtCore import QObject, Signal
@@ -68,11 +69,19 @@ class JobQueue(QObject):
         self._lanes: dict[str, queue.Queue[Job | None]] = {}
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
+        # (estimate_usd, pending_usd) -> None, raising studio.budget.BudgetExceeded to
+        # refuse work that would pass the spending cap (see studio.spending.SpendingGuard).
+        self.spending_check: Callable[[float, float], None] | None = None
 
     def submit(self, request: GenerationRequest, backend: Backend) -> Job:
-        # Resolve the seed now, so the queue, the history and a retry all agree on it.
-        request = request.with_resolved_seed()
-        job = Job(next(self._ids), request, backend, backend.estimate_cost(request))
+        """Queue `request`; raises BudgetExceeded (nothing queued) when it would pass the cap."""
+        # A missing seed is drawn by the backend, within the range its model accepts; the
+        # result's request carries the seed that was used.
+        estimate = backend.estimate_cost(request)
+        if self.spending_check is not None:
+            pending = sum(job.estimate.usd for job in self.active_jobs())
+            self.spending_check(estimate.usd, pending)
+        job = Job(next(self._ids), request, backend, estimate)
         with self._lock:
             self._jobs[job.id] = job
         self.queued.emit(job)

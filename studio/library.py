@@ -483,6 +483,19 @@ class Library:
         )[0]
         return Totals(images=int(images), seconds=float(seconds), usd=float(usd))
 
+    def run_rows(self, since: datetime | None = None,
+                 until: datetime | None = None) -> list[dict[str, Any]]:
+        """One dict per run, oldest first, with its backend, model, image count, timings,
+        cost and estimate: what `studio stats` and the comparison summarise."""
+        bound = _iso(since) if since is not None else ""
+        end = _iso(until) if until is not None else "9999"
+        rows = self._rows(
+            "SELECT id, created_at, backend, model, device, count, width, height, steps, "
+            f"{', '.join(_TIMING_COLUMNS)}, cost_usd, cost_basis, cost_estimated, "
+            "estimate_usd FROM runs WHERE created_at >= ? AND created_at < ? "
+            "ORDER BY created_at", [bound, end])
+        return [dict(row) for row in rows]
+
     # --- changing -----------------------------------------------------------------------
 
     def set_favourite(self, image_id: int, favourite: bool) -> bool:

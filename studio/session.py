@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, Signal
@@ -22,8 +23,15 @@ class Session(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.totals = SessionTotals()
+        self.started = time.monotonic()
+        self.images_by_backend: dict[str, int] = {}
+
+    def elapsed_s(self) -> float:
+        return time.monotonic() - self.started
 
     def add(self, result: GenerationResult) -> None:
+        self.images_by_backend[result.backend] = (self.images_by_backend.get(result.backend, 0)
+                                                  + len(result.images))
         t = self.totals
         self.totals = SessionTotals(t.images + len(result.images),
                                     t.seconds + result.timings.total_s, t.usd + result.cost.usd)

@@ -49,6 +49,15 @@ class BedrockSettings:
 
 
 @dataclass(frozen=True)
+class CostSettings:
+    """Price overrides and the spending cap; None means "use the price book" / "no cap"."""
+
+    budget_usd_per_day: float | None = None  # refuse new work that would pass it today
+    sagemaker_usd_per_hour: float | None = None  # one instance-hour of the endpoint in use
+    bedrock_usd_per_image: float | None = None  # every image of the chosen Bedrock model
+
+
+@dataclass(frozen=True)
 class Settings:
     backend: str = "local"
     library_folder: str = ""  # "" means STUDIO_HOME/library
@@ -60,9 +69,19 @@ class Settings:
     local: LocalSettings = field(default_factory=LocalSettings)
     sagemaker: SageMakerSettings = field(default_factory=SageMakerSettings)
     bedrock: BedrockSettings = field(default_factory=BedrockSettings)
+    costs: CostSettings = field(default_factory=CostSettings)
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
+
+    def request_model(self) -> str:
+        """The model a request names on the chosen backend ("" for SageMaker: the endpoint
+        serves one model and names it in its answer)."""
+        if self.backend == "bedrock":
+            return self.bedrock.model
+        if self.backend == "sagemaker":
+            return ""
+        return self.local.model
 
     def library_path(self) -> Path:
         return Path(self.library_folder).expanduser() if self.library_folder else library_dir()

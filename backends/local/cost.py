@@ -23,11 +23,19 @@ class EnergyPrice:
 
 
 def energy_cost(seconds: float, device: str, price: EnergyPrice, *, estimated: bool,
-                how_long: str) -> Cost:
-    watts = price.watts_for(device)
+                how_long: str, measured_watts: float | None = None,
+                measured_how: str = "measured by NVML") -> Cost:
+    """seconds × watts × $/kWh (+ hardware $/h × seconds), with its one-line basis.
+
+    `measured_watts` (the average a power meter saw) replaces the configured or typical draw.
+    """
+    watts = measured_watts if measured_watts is not None else price.watts_for(device)
     energy_usd = seconds * watts / 3_600_000 * price.usd_per_kwh
     hardware_usd = seconds / 3600 * price.hardware_usd_per_hour
-    source = "configured" if price.watts is not None else f"typical {device}"
+    if measured_watts is not None:
+        source = measured_how
+    else:
+        source = "configured" if price.watts is not None else f"typical {device}"
     basis = (f"{how_long} {seconds:.1f} s × {watts:.0f} W ({source}) × "
              f"${price.usd_per_kwh:.3f}/kWh")
     if hardware_usd:

@@ -59,3 +59,37 @@ class Throughput:
 
     def estimate(self, work: float) -> float:
         return self._rate * work
+
+
+class BurnRate:
+    """What an endpoint costs by the clock, used or not, against the images it made.
+
+    A real-time endpoint bills every instance-hour while InService, so over a session the
+    effective cost of an image is the elapsed hours × the fleet's hourly price ÷ the images
+    made; it falls as the endpoint is kept busy, and rises while it sits idle.
+    """
+
+    def __init__(self, usd_per_hour: float, instance_count: int, elapsed_s: float,
+                 images: int) -> None:
+        self.fleet_usd_per_hour = usd_per_hour * max(1, instance_count)
+        self.elapsed_s = max(0.0, elapsed_s)
+        self.images = max(0, images)
+
+    @property
+    def usd_so_far(self) -> float:
+        return self.fleet_usd_per_hour * self.elapsed_s / 3600
+
+    @property
+    def usd_per_image(self) -> float | None:
+        return self.usd_so_far / self.images if self.images else None
+
+    def describe(self) -> str:
+        hours = self.elapsed_s / 3600
+        text = (f"The endpoint bills ${self.fleet_usd_per_hour:.3f}/h "
+                f"(${self.fleet_usd_per_hour * 24:.2f}/day) while it is up, used or not; "
+                f"this session: {hours:.2f} h = ${self.usd_so_far:.4f}")
+        per_image = self.usd_per_image
+        if per_image is None:
+            return text + ", no images yet."
+        plural = "s" if self.images != 1 else ""
+        return text + f" for {self.images} image{plural}, ${per_image:.4f} per image effective."

@@ -29,6 +29,7 @@ from studio.settings import Settings
 from studio.settings_store import SettingsStore
 from studio.ui.settings.aws_pages import BedrockPage, SageMakerPage
 from studio.ui.settings.connection import TestConnection
+from studio.ui.settings.cost_page import CostsPage
 from studio.ui.settings.form import ERROR_COLOR, SettingsPage
 from studio.ui.settings.pages import GenerationPage, LibraryPage, LocalPage
 
@@ -60,10 +61,11 @@ class SettingsDialog(QDialog):
         self.sagemaker_page = SageMakerPage(test, lambda: self._store.settings)
         self.bedrock_page = BedrockPage(test, lambda: self._store.settings)
         self.library_page = LibraryPage()
+        self.costs_page = CostsPage()
         # Generation comes first: the backend it picks decides what the others require.
         self.pages: tuple[SettingsPage, ...] = (self.generation_page, self.local_page,
                                                 self.sagemaker_page, self.bedrock_page,
-                                                self.library_page)
+                                                self.library_page, self.costs_page)
 
         self.sections = QListWidget()
         self.sections.setFixedWidth(180)
