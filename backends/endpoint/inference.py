@@ -12,7 +12,8 @@ optimum-neuron.
 Request (our format):
     {"inputs": "<prompt>", "parameters": {"negative_prompt": "", "num_inference_steps": 30,
      "guidance_scale": 7.0, "width": 1024, "height": 1024, "seed": 1, "num_images_per_prompt": 1,
-     "scheduler": "euler_a", "image": "<base64 PNG/JPEG>", "strength": 0.75}}
+     "scheduler": "euler_a", "image": "<base64 PNG/JPEG>", "strength": 0.75,
+     "mask": "<base64 PNG, same size as image: white = generate, black = keep>"}}
 Response:
     {"generated_images": ["<base64 PNG>", ...], "seeds": [...], "timings": {seconds},
      "model": "...", "device": "..."}
@@ -55,7 +56,7 @@ SCHEDULERS: dict[str, tuple[str, dict[str, Any]]] = {
     "lcm": ("LCMScheduler", {}),
 }
 _PARAMETERS = {"negative_prompt", "num_inference_steps", "guidance_scale", "width", "height",
-               "seed", "num_images_per_prompt", "scheduler", "image", "strength"}
+               "seed", "num_images_per_prompt", "scheduler", "image", "strength", "mask"}
 _JUMPSTART_KEYS = {"prompt", "negative_prompt", "num_inference_steps", "guidance_scale", "width",
                    "height", "seed", "num_images_per_prompt"}
 
@@ -94,6 +95,7 @@ class Job:
     scheduler: str | None = None
     init_image: Image.Image | None = None
     strength: float = 0.75
+    mask: Image.Image | None = None  # white = generate (inpainting), as in Studio
     jumpstart: bool = False
 
 
@@ -224,13 +226,22 @@ def _job(prompt: Any, p: dict[str, Any], *, jumpstart: bool) -> Job:
         elif isinstance(steps, int) and int(steps * strength) < 1:
             problems.append(f"With strength {strength} no denoising step would run; raise "
                             "num_inference_steps or strength.")
+    mask = None
+    if p.get("mask") is not None:
+        mask = _decode_init_image(p["mask"], problems, role="mask")
+        if init_image is None:
+            problems.append('A "mask" needs an "image" to apply to.')
+        elif mask is not None and mask.size != init_image.size:
+            problems.append(f"The mask ({mask.width}×{mask.height}) must be the size of the "
+                            f"image ({init_image.width}×{init_image.height}).")
     if problems:
         raise BadRequest(" ".join(problems))
     first = seed if seed is not None else random.SystemRandom().randint(0, MAX_SEED)
     seeds = tuple((first + i) % (MAX_SEED + 1) for i in range(count))
     return Job(prompt=prompt, negative_prompt=negative, steps=steps, guidance=float(guidance),
                width=width, height=height, seeds=seeds, scheduler=scheduler,
-               init_image=init_image, strength=float(strength), jumpstart=jumpstart)
+               init_image=init_image, strength=float(strength),
+               mask=mask.convert("L") if mask is not None else None, jumpstart=jumpstart)
 
 
 def _whole(p: dict[str, Any], name: str, default: int | None, low: int, high: int,
@@ -255,19 +266,21 @@ def _side(p: dict[str, Any], name: str, problems: list[str]) -> int | None:
     return value
 
 
-def _decode_init_image(data: Any, problems: list[str]) -> Image.Image | None:
+def _decode_init_image(data: Any, problems: list[str],
+                       role: str = "image") -> Image.Image | None:
+    label = "init image" if role == "image" else role
     if not isinstance(data, str):
-        problems.append('"image" must be a base64-encoded PNG, JPEG or WebP.')
+        problems.append(f'"{role}" must be a base64-encoded PNG, JPEG or WebP.')
         return None
     try:
         with Image.open(io.BytesIO(base64.b64decode(data, validate=True))) as opened:
             if opened.width * opened.height > MAX_INIT_PIXELS:
-                problems.append(f"The init image is too large ({opened.width}×{opened.height}).")
+                problems.append(f"The {label} is too large ({opened.width}×{opened.height}).")
                 return None
             return opened.convert("RGB")
     except (binascii.Error, UnidentifiedImageError, OSError, ValueError,
             Image.DecompressionBombError) as exc:
-        problems.append(f"The init image could not be decoded ({exc}).")
+        problems.append(f"The {label} could not be decoded ({exc}).")
         return None
 
 
@@ -305,7 +318,8 @@ def _load_diffusers(model_dir: str) -> LoadedPipeline:
 def _run_diffusers(job: Job, model: LoadedPipeline) -> list[Image.Image]:
     import torch
 
-    mode = "img2img" if job.init_image is not None else "txt2img"
+    mode = "inpaint" if job.mask is not None else (
+        "img2img" if job.init_image is not None else "txt2img")
     pipeline = _pipeline_for(model, mode)
     base = model.base_scheduler
     if job.scheduler is not None:
@@ -326,6 +340,9 @@ def _run_diffusers(job: Job, model: LoadedPipeline) -> list[Image.Image]:
         size = (job.width or job.init_image.width // 8 * 8,
                 job.height or job.init_image.height // 8 * 8)
         kwargs.update(image=ImageOps.fit(job.init_image, size), strength=job.strength)
+        if job.mask is not None:
+            kwargs.update(mask_image=ImageOps.fit(job.mask, size), width=size[0],
+                          height=size[1])
     else:
         kwargs.update(width=job.width, height=job.height)
     try:
@@ -342,9 +359,11 @@ def _pipeline_for(model: LoadedPipeline, mode: str) -> Any:
     if mode == "txt2img":
         return model.pipeline
     if mode not in model.by_mode:
-        from diffusers import AutoPipelineForImage2Image
+        from diffusers import AutoPipelineForImage2Image, AutoPipelineForInpainting
 
-        pipeline = AutoPipelineForImage2Image.from_pipe(model.pipeline)
+        # from_pipe shares the loaded weights: no second copy in GPU memory.
+        auto = AutoPipelineForInpainting if mode == "inpaint" else AutoPipelineForImage2Image
+        pipeline = auto.from_pipe(model.pipeline)
         pipeline.set_progress_bar_config(disable=True)
         model.by_mode[mode] = pipeline
     return model.by_mode[mode]
@@ -384,8 +403,8 @@ def _run_neuron(job: Job, model: LoadedPipeline) -> list[Image.Image]:
     import torch
 
     if job.init_image is not None:
-        raise BadRequest("image-to-image is not available on the Inferentia2 endpoint yet; "
-                         "use a GPU endpoint for it.")
+        raise BadRequest("image-to-image and inpainting are not available on the Inferentia2 "
+                         "endpoint yet; use a GPU endpoint for them.")
     if job.scheduler is not None:
         raise BadRequest("the Inferentia2 endpoint uses the scheduler it was compiled with; "
                          "leave the sampler on its default.")

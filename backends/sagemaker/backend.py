@@ -160,6 +160,11 @@ class SageMakerBackend:
             backend=self.name, model=model or request.model or self.endpoint_name,
             device=f"{fleet} ({device})" if device else fleet)
 
+    @property
+    def fleet_usd_per_hour(self) -> float | None:
+        """What the endpoint bills per hour while up, busy or idle (None: no price known)."""
+        return None if self.usd_per_hour is None else self.usd_per_hour * self.instance_count
+
     # --- for Settings ----------------------------------------------------------------------
 
     def test_connection(self) -> str:
@@ -198,9 +203,9 @@ class SageMakerBackend:
 
     def _check(self, request: GenerationRequest) -> None:
         self._require_name()
-        if request.mask is not None:
-            raise InvalidRequest("Inpainting is not available on SageMaker endpoints yet; use "
-                                 "the local backend for it.")
+        if request.mask is not None and self.payload_format == "jumpstart":
+            raise InvalidRequest("JumpStart text-to-image endpoints cannot inpaint. Use an "
+                                 "endpoint deployed with `studio endpoint deploy`.")
         if request.init_image is not None and self.payload_format == "jumpstart":
             raise InvalidRequest("JumpStart text-to-image endpoints take no init image. Use an "
                                  "endpoint deployed with `studio endpoint deploy` for "

@@ -87,6 +87,12 @@ def encode(request: GenerationRequest, seeds: list[int], payload_format: str) ->
         fitted.save(buffer, format="PNG")
         parameters["image"] = base64.b64encode(buffer.getvalue()).decode("ascii")
         parameters["strength"] = request.strength
+    if request.mask is not None:
+        # White = generate, as the handler reads it; fitted like the image so they align.
+        fitted_mask = ImageOps.fit(request.mask, (request.width, request.height))
+        buffer = io.BytesIO()
+        fitted_mask.save(buffer, format="PNG")
+        parameters["mask"] = base64.b64encode(buffer.getvalue()).decode("ascii")
     body = {"inputs": request.prompt, "parameters": parameters}
     return Encoded(json.dumps(body).encode("utf-8"), "application/json", "application/json")
 

@@ -1,0 +1,96 @@
+"""The product-photo dialog: import, the mask shown and refined by brush, scenes queued."""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtTest import QTest
+
+from backends.types import GenerationRequest
+from studio.product import ProductSceneBackend, place_product
+from studio.product.importing import load_product_photo
+from studio.product.project import find_project
+from studio.ui.product.dialog import ProductDialog
+from tests.product.photos import product_photo, rgba_product
+
+WAIT_MS = 60_000
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.calls: list[tuple[GenerationRequest, object]] = []
+
+    def __call__(self, request, backend):
+        self.calls.append((request, backend))
+        return object()
+
+
+def test_the_mask_is_shown_refined_and_scenes_are_queued(qtbot, tmp_path) -> None:
+    cutout, expected = rgba_product((96, 80))
+    path = tmp_path / "mug.png"
+    cutout.save(path)
+    submit = Recorder()
+    template = GenerationRequest(prompt="x", width=128, height=96, steps=2, seed=5)
+    dialog = ProductDialog(lambda: _FakeBackend(), lambda: template, submit)
+    qtbot.addWidget(dialog)
+    dialog.resize(600, 700)
+    dialog.show()
+    assert dialog.load_photo(path) and dialog.mask_origin == "alpha"
+    assert np.array_equal(np.asarray(dialog.editor.mask()), np.asarray(expected))
+    dialog.eraser.setChecked(True)
+    dialog.brush_size.setValue(6)
+    rect = dialog.editor.image_rect()
+    middle = rect.center()
+    QTest.mousePress(dialog.editor, Qt.MouseButton.LeftButton, pos=middle.toPoint())
+    QTest.mouseMove(dialog.editor, (middle + QPointF(rect.width() / 6, 0)).toPoint())
+    QTest.mouseRelease(dialog.editor, Qt.MouseButton.LeftButton,
+                       pos=(middle + QPointF(rect.width() / 6, 0)).toPoint())
+    refined = np.asarray(dialog.editor.mask())
+    assert dialog.mask_origin == "painted" and refined[40, 48] == 0
+    assert set(np.unique(refined).tolist()) == {0, 255}  # still strictly product or not
+    dialog.scenes_edit.setPlainText("on marble\n\n in a café \n")
+    dialog.per_scene_spin.setValue(2)
+    assert dialog.generate() == 2
+    assert [request.prompt for request, _ in submit.calls] == ["on marble", "in a café"]
+    for request, backend in submit.calls:
+        assert request.count == 2 and request.mode == "inpaint" and request.seed == 5
+        assert (request.width, request.height) == (128, 96)
+        assert isinstance(backend, ProductSceneBackend)
+    saved = find_project(load_product_photo(path))
+    assert saved.mask_origin == "painted" and np.array_equal(np.asarray(saved.mask), refined)
+
+
+def test_a_bad_photo_or_no_scene_says_what_to_do(qtbot, tmp_path) -> None:
+    dialog = ProductDialog(lambda: _FakeBackend(), lambda: None, Recorder())
+    qtbot.addWidget(dialog)
+    (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8 nope")
+    assert not dialog.load_photo(tmp_path / "broken.jpg")
+    assert "could not be read" in dialog.message_label.text()
+    assert dialog.generate() == 0 and "Import a product photo" in dialog.message_label.text()
+
+
+def test_scenes_from_the_window_land_in_the_gallery_with_the_product_kept(
+        qtbot, window, tmp_path) -> None:
+    photo, _ = product_photo((160, 128))
+    path = tmp_path / "bottle.jpg"
+    photo.save(path, quality=92)
+    window.params_panel.steps_spin.setValue(1)
+    dialog = window.open_product_dialog()
+    assert dialog.load_photo(path) and dialog.mask_origin == "auto"
+    dialog.scenes_edit.setPlainText("on a marble counter")
+    with qtbot.waitSignal(window.context.jobs.finished, timeout=WAIT_MS) as finished:
+        assert dialog.generate() == 1
+    _, result, records = finished.args
+    qtbot.waitUntil(lambda: window.gallery.model.rowCount() == 1)
+    assert records[0].latency_s > 0 and records[0].cost.usd > 0
+    placed = place_product(load_product_photo(path), dialog.editor.mask(), (64, 64),
+                           dialog.placement())
+    inside = np.asarray(placed.mask) == 255
+    with Image.open(records[0].path) as saved:
+        assert np.array_equal(np.asarray(saved.convert("RGB"))[inside],
+                              np.asarray(placed.source)[inside])
+
+
+class _FakeBackend:
+    name = "fake"
