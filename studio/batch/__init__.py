@@ -1,0 +1,1 @@
+"""Batch export: a product catalog × a prompt template × a variant matrix, resumable."""

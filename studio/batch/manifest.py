@@ -1,0 +1,67 @@
+"""manifest.csv and manifest.json: one row per exported image, how it was made and its cost.
+
+A spreadsheet runs a cell that starts with `=`, `+`, `-`, `@` (or a tab or carriage return,
+which some read past) as a formula, and SKUs and prompts come from outside. In the CSV such
+a text cell is prefixed with `'`, which spreadsheets show as text; numbers stay numbers. The
+JSON keeps every value exactly.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from studio.atomic import write_bytes_atomic
+
+FIELDS = ("sku", "variant", "prompt", "negative_prompt", "seed", "model", "backend",
+          "latency_s", "cost_usd", "file", "sha256", "width", "height")
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
+
+
+@dataclass(frozen=True)
+class ManifestRow:
+    sku: str
+    variant: str
+    prompt: str
+    negative_prompt: str
+    seed: int
+    model: str
+    backend: str
+    latency_s: float
+    cost_usd: float
+    file: str
+    sha256: str
+    width: int
+    height: int
+
+
+def neutralise(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def manifest_csv(rows: Sequence[ManifestRow]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(FIELDS)
+    for row in rows:
+        values = asdict(row)
+        writer.writerow([neutralise(values[name]) for name in FIELDS])
+    # A BOM, so Excel opens the UTF-8 as UTF-8.
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def manifest_json(rows: Sequence[ManifestRow], job: dict[str, Any]) -> bytes:
+    payload = {"job": job, "images": [asdict(row) for row in rows]}
+    return json.dumps(payload, ensure_ascii=False, indent=2).encode("utf-8")
+
+
+def write_manifests(folder: Path, rows: Sequence[ManifestRow], job: dict[str, Any]) -> None:
+    write_bytes_atomic(folder / "manifest.csv", manifest_csv(rows))
+    write_bytes_atomic(folder / "manifest.json", manifest_json(rows, job))

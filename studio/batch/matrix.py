@@ -1,0 +1,84 @@
+"""The variant matrix: named axes × seeds, and what a whole batch is estimated to take."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+
+from backends.errors import InvalidRequest
+from backends.types import MAX_SEED
+from studio.batch.catalog import column_key
+
+
+@dataclass(frozen=True)
+class Axis:
+    name: str
+    values: tuple[str, ...]
+
+    @classmethod
+    def parse(cls, text: str) -> Axis:
+        """`background=white studio|marble counter`."""
+        name, sep, values = text.partition("=")
+        choices = tuple(dict.fromkeys(v.strip() for v in values.split("|") if v.strip()))
+        if not sep or not name.strip() or not choices:
+            raise InvalidRequest(f"An axis looks like background=white studio|marble counter "
+                                 f"(got {text!r}).")
+        return cls(column_key(name), choices)
+
+
+@dataclass(frozen=True)
+class Variant:
+    values: tuple[tuple[str, str], ...]  # (axis, value) in axis order
+    seed_index: int
+    seed: int
+
+    @property
+    def name(self) -> str:
+        """`marble-counter_minimal_s2`: axis values then the seed's position (from 1)."""
+        slugs = [re.sub(r"[^0-9a-z]+", "-", v.lower()).strip("-") or "x" for _, v in self.values]
+        return "_".join([*slugs, f"s{self.seed_index + 1}"])
+
+    def as_fields(self) -> dict[str, str]:
+        return dict(self.values)
+
+
+def variants(axes: list[Axis], seeds: int, base_seed: int) -> list[Variant]:
+    """Every combination of axis values, each with `seeds` seeds base, base+1 … so that the
+    same seed gives each product the same composition, for a consistent catalog look."""
+    if seeds < 1:
+        raise InvalidRequest(f"--seeds must be at least 1 (got {seeds}).")
+    names = [a.name for a in axes]
+    if len(set(names)) != len(names):
+        raise InvalidRequest("Each axis needs its own name.")
+    combos = itertools.product(*(a.values for a in axes)) if axes else [()]
+    return [
+        Variant(tuple(zip(names, combo, strict=True)), k, (base_seed + k) % (MAX_SEED + 1))
+        for combo in combos for k in range(seeds)
+    ]
+
+
+@dataclass(frozen=True)
+class Estimate:
+    images: int
+    usd: float
+    seconds: float | None  # None: nothing to go by yet (no earlier images on this backend)
+    cost_basis: str
+    time_basis: str
+
+    def describe(self) -> str:
+        when = (f"about {format_duration(self.seconds)}" if self.seconds is not None
+                else "time unknown until the first images finish")
+        return (f"{self.images} images · estimated ${self.usd:.2f} ({self.cost_basis}) · "
+                f"{when} ({self.time_basis})")
+
+
+def format_duration(seconds: float) -> str:
+    seconds = max(0, int(round(seconds)))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    if minutes:
+        return f"{minutes} min {secs:02d} s"
+    return f"{secs} s"

@@ -1,0 +1,123 @@
+"""Marketplace output presets (resources/presets/marketplaces.json) and applying them."""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+
+from PIL import Image, ImageChops, ImageCms, ImageOps
+
+from backends.errors import InvalidRequest
+from backends.types import MAX_SIDE, SIDE_MULTIPLE
+from studio.paths import resources_dir
+
+FITS = ("pad", "crop", "resize")
+FORMATS = {"jpeg": "jpg", "png": "png", "webp": "webp"}
+
+
+@dataclass(frozen=True)
+class OutputPreset:
+    name: str
+    label: str
+    width: int
+    height: int
+    fit: str = "pad"
+    format: str = "jpeg"
+    quality: int = 90
+    colour_space: str = "sRGB"
+    background: str = "#FFFFFF"
+    pure_white: bool = False
+    white_threshold: int = 245
+    prompt_suffix: str = ""
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        if self.fit not in FITS or self.format not in FORMATS or self.colour_space != "sRGB":
+            raise InvalidRequest(f"Preset {self.name!r}: fit is one of {', '.join(FITS)}, format "
+                                 f"one of {', '.join(FORMATS)}, colour space sRGB.")
+        if not (1 <= self.width <= 10_000 and 1 <= self.height <= 10_000):
+            raise InvalidRequest(f"Preset {self.name!r} has an impossible size.")
+
+    @property
+    def extension(self) -> str:
+        return FORMATS[self.format]
+
+    def generation_size(self, long_side: int) -> tuple[int, int]:
+        """A size to generate at with the preset's aspect, `long_side` on its longer side."""
+        scale = long_side / max(self.width, self.height)
+
+        def side(value: float) -> int:
+            snapped = int(round(value / SIDE_MULTIPLE)) * SIDE_MULTIPLE
+            return min(MAX_SIDE, max(64, snapped))
+
+        return side(self.width * scale), side(self.height * scale)
+
+    def apply(self, image: Image.Image) -> Image.Image:
+        """The image at exactly width × height, on the background, in RGB."""
+        background = hex_colour(self.background)
+        if image.mode in ("RGBA", "LA", "P"):
+            rgba = image.convert("RGBA")
+            flat = Image.new("RGB", rgba.size, background)
+            flat.paste(rgba, mask=rgba.getchannel("A"))
+            image = flat
+        else:
+            image = image.convert("RGB")
+        size = (self.width, self.height)
+        if self.fit == "crop":
+            image = ImageOps.fit(image, size, Image.Resampling.LANCZOS)
+        elif self.fit == "resize":
+            image = image.resize(size, Image.Resampling.LANCZOS)
+        else:
+            image = ImageOps.pad(image, size, Image.Resampling.LANCZOS, color=background)
+        if self.pure_white:
+            image = snap_to_white(image, self.white_threshold)
+        return image
+
+    def encode(self, image: Image.Image) -> bytes:
+        image = self.apply(image)
+        buffer = io.BytesIO()
+        options: dict[str, object] = {"icc_profile": srgb_profile()}
+        if self.format in ("jpeg", "webp"):
+            options["quality"] = self.quality
+        if self.format == "jpeg":
+            options["optimize"] = True
+        image.save(buffer, format=self.format.upper(), **options)
+        return buffer.getvalue()
+
+
+def hex_colour(value: str) -> tuple[int, int, int]:
+    text = value.lstrip("#")
+    if len(text) != 6:
+        raise InvalidRequest(f"Background colours look like #FFFFFF (got {value!r}).")
+    return int(text[0:2], 16), int(text[2:4], 16), int(text[4:6], 16)
+
+
+def snap_to_white(image: Image.Image, threshold: int) -> Image.Image:
+    """Near-white pixels become exactly 255,255,255: a marketplace check looks for pure white."""
+    red, green, blue = image.split()
+    darkest = ImageChops.darker(red, ImageChops.darker(green, blue))
+    mask = darkest.point(lambda v: 255 if v >= threshold else 0)
+    white = Image.new("RGB", image.size, (255, 255, 255))
+    return Image.composite(white, image, mask)
+
+
+@lru_cache(maxsize=1)
+def srgb_profile() -> bytes:
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+@lru_cache(maxsize=1)
+def marketplace_presets() -> dict[str, OutputPreset]:
+    path = resources_dir() / "presets" / "marketplaces.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return {item["name"]: OutputPreset(**item) for item in data["presets"]}
+
+
+def get_preset(name: str) -> OutputPreset:
+    presets = marketplace_presets()
+    if name not in presets:
+        raise InvalidRequest(f"No output preset {name!r}; choose one of "
+                             f"{', '.join(presets)}.")
+    return presets[name]

@@ -1,0 +1,339 @@
+"""Running a batch job: generate, record in the library, export, in a resumable order.
+
+One item's life (each arrow is a committed row update, see store.py):
+    pending -> running -> [backend.generate] -> Library.record -> generated -> export -> done
+A kill -9 anywhere leaves a state that resume finishes without generating anything twice:
+`generated` items are only exported (from their library PNG); a `running` item whose
+images reached the library (the kill fell between the two commits) is adopted from it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from PIL import Image
+
+from backends.errors import BackendError, BackendUnavailable, Cancelled, TransientError
+from backends.types import MAX_COUNT, Backend, CancelToken, GenerationRequest
+from studio.batch.export import Exporter
+from studio.batch.manifest import ManifestRow
+from studio.batch.presets import OutputPreset
+from studio.batch.store import BatchStore, Item
+from studio.budget import Budget, BudgetExceeded
+from studio.library import ImageRecord, Library, LibraryError
+
+LOCAL_IMAGES_PER_CALL = 4
+MAX_BACKOFF_S = 30.0
+
+
+@dataclass
+class RunnerConfig:
+    concurrency: int = 1  # requests in flight; the local backend always uses 1
+    retries: int = 3  # extra tries after a TransientError
+    backoff_s: float = 1.0  # first wait after a TransientError, doubled each time
+    budget: Budget | None = None
+
+
+@dataclass(frozen=True)
+class BatchEvent:
+    kind: str  # "progress", "retry", "failed", "stopped"
+    done: int
+    failed: int
+    total: int
+    spent_usd: float
+    eta_s: float | None
+    message: str = ""
+    items: tuple[Item, ...] = ()
+
+
+@dataclass
+class Summary:
+    job_id: int
+    state: str  # finished, failed, stopped (budget or backend), cancelled
+    total: int
+    done: int
+    failed: int
+    spent_usd: float
+    message: str = ""
+    failures: list[tuple[str, str, str]] = field(default_factory=list)  # sku, variant, reason
+
+
+class BatchRunner:
+    def __init__(self, store: BatchStore, job_id: int, backend: Backend, library: Library,
+                 base_request: GenerationRequest, preset: OutputPreset | None,
+                 exporter: Exporter, config: RunnerConfig,
+                 on_event: Callable[[BatchEvent], None] | None = None,
+                 cancel: CancelToken | None = None) -> None:
+        self.store, self.job_id, self.backend, self.library = store, job_id, backend, library
+        self.base_request, self.preset, self.exporter = base_request, preset, exporter
+        self.config = config
+        self.on_event = on_event or (lambda event: None)
+        self.cancel = cancel or CancelToken()
+        self.local = getattr(backend, "name", "") == "local"
+        self._lock = threading.RLock()
+        self._in_flight_usd = 0.0
+        self._stop_message = ""
+        self._started = time.monotonic()
+        self._finished_here = 0
+        self._running = threading.Event()
+        self._running.set()
+
+    # --- the loop -----------------------------------------------------------------------
+
+    def run(self) -> Summary:
+        self.store.set_state(self.job_id, "running")
+        self.exporter.sweep_temp()
+        self._recover()
+        for item in self.store.items(self.job_id, "generated"):
+            self._export(item, None)
+        units = self._units(self.store.items(self.job_id, "pending"))
+        workers = 1 if self.local else max(1, self.config.concurrency)
+        self._started = time.monotonic()
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="batch") as pool:
+            running: set[Future[None]] = set()
+            for unit in units:
+                while len(running) >= workers:
+                    finished, running = wait(running, return_when=FIRST_COMPLETED)
+                    self._reraise(finished)
+                self._wait_while_paused()
+                if self.cancel.cancelled or self._stop_message:
+                    break
+                try:
+                    request = self._request(unit)
+                    estimate = self.backend.estimate_cost(request).usd
+                except BackendError as exc:  # e.g. a product whose prompt came out empty
+                    self._fail(unit, str(exc))
+                    continue
+                if self.config.budget is not None:
+                    try:
+                        with self._lock:
+                            spent = self.store.job(self.job_id).spent_usd + self._in_flight_usd
+                            self.config.budget.check(spent, estimate, f"{unit[0].sku} "
+                                                                      f"{unit[0].variant}")
+                            self._in_flight_usd += estimate
+                    except BudgetExceeded as exc:
+                        self._stop(str(exc))
+                        break
+                else:
+                    with self._lock:
+                        self._in_flight_usd += estimate
+                running.add(pool.submit(self._run_unit, unit, request, estimate))
+            self._reraise(wait(running).done)
+        return self._finish()
+
+    def _reraise(self, futures: set[Future[None]]) -> None:
+        for future in futures:
+            future.result()  # a bug in a worker must not pass silently
+
+    def _units(self, items: list[Item]) -> list[list[Item]]:
+        """The local backend makes consecutive seeds of one prompt in one call."""
+        if not self.local:
+            return [[item] for item in items]
+        units: list[list[Item]] = []
+        for item in items:
+            last = units[-1] if units else None
+            if (last and len(last) < min(LOCAL_IMAGES_PER_CALL, MAX_COUNT)
+                    and (last[-1].prompt, last[-1].negative_prompt)
+                    == (item.prompt, item.negative_prompt)
+                    and item.seed == last[-1].seed + 1 and item.idx == last[-1].idx + 1):
+                last.append(item)
+            else:
+                units.append([item])
+        return units
+
+    def _request(self, unit: list[Item]) -> GenerationRequest:
+        first = unit[0]
+        return self.base_request.replace(prompt=first.prompt,
+                                         negative_prompt=first.negative_prompt,
+                                         seed=first.seed, count=len(unit))
+
+    def _run_unit(self, unit: list[Item], request: GenerationRequest, estimate: float) -> None:
+        idxs = [item.idx for item in unit]
+        settled = False
+        try:
+            for attempt in range(self.config.retries + 1):
+                if self.cancel.cancelled or self._stop_message:
+                    self.store.mark_pending(self.job_id, idxs)
+                    return
+                self.store.mark_running(self.job_id, idxs)
+                try:
+                    result = self.backend.generate(request, cancel=self.cancel)
+                except TransientError as exc:
+                    if attempt < self.config.retries:
+                        self.store.mark_pending(self.job_id, idxs, str(exc))
+                        self._emit("retry", f"{unit[0].sku} {unit[0].variant}: {exc} — retry "
+                                            f"{attempt + 1} of {self.config.retries}")
+                        delay = min(MAX_BACKOFF_S, self.config.backoff_s * 2 ** attempt)
+                        self._sleep(delay)
+                        continue
+                    self._fail(unit, f"{exc} (after {attempt + 1} tries)")
+                    return
+                except Cancelled:
+                    self.store.mark_pending(self.job_id, idxs)
+                    return
+                except BackendUnavailable as exc:
+                    self.store.mark_pending(self.job_id, idxs)
+                    self._stop(str(exc))
+                    return
+                except BackendError as exc:
+                    self._fail(unit, str(exc))
+                    return
+                try:
+                    records = self.library.record(
+                        result, estimate=self.backend.estimate_cost(request))
+                except (OSError, LibraryError) as exc:  # a full disk, a locked database
+                    self.store.mark_pending(self.job_id, idxs)
+                    self._stop(f"Could not save images in the library: {exc}")
+                    return
+                with self._lock:  # spent and in-flight change together for the budget check
+                    self._generated(unit, records)
+                    self._in_flight_usd -= estimate
+                    settled = True
+                images = {g.seed: g.image for g in result.images}
+                for item in unit:
+                    self._export(self._item(item.idx), images.get(item.seed))
+                return
+        finally:
+            if not settled:
+                with self._lock:
+                    self._in_flight_usd -= estimate
+
+    # --- states -------------------------------------------------------------------------
+
+    def _generated(self, unit: list[Item], records: list[ImageRecord]) -> None:
+        by_seed = {record.seed: record for record in records}
+        rows = []
+        for item in unit:
+            record = by_seed[item.seed]
+            rows.append((item.idx, {
+                "library_image_id": record.id, "model": record.model,
+                "backend": record.backend, "cost_usd": record.cost.usd,
+                # Every image of a call waited for the whole call.
+                "latency_s": record.latency_s}))
+        self.store.mark_generated(self.job_id, rows)
+
+    def _item(self, idx: int) -> Item:
+        return self.store.item(self.job_id, idx)
+
+    def pause(self) -> None:
+        """No new request starts until resume(); those in flight finish."""
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    def _wait_while_paused(self) -> None:
+        while not self._running.wait(0.1):
+            if self.cancel.cancelled:
+                return
+
+    def _sleep(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while not self.cancel.cancelled and time.monotonic() < deadline:
+            time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
+
+    def _export(self, item: Item, image: Image.Image | None) -> None:
+        record = self.library.get(item.library_image_id or -1)
+        if record is None or not record.path.is_file():
+            # The library image was deleted meanwhile: the only way back is to make it again.
+            self.store.mark_pending(self.job_id, [item.idx], "library image missing")
+            return
+        if self.preset is None:
+            data = record.path.read_bytes()  # the PNG with its parameters, as made
+            size = (record.width, record.height)
+        else:
+            if image is None:
+                with Image.open(record.path) as opened:
+                    image = opened.convert("RGB")
+            data = self.preset.encode(image)
+            size = (self.preset.width, self.preset.height)
+        try:
+            sha = self.exporter.write(item.file, data)
+        except OSError as exc:  # it stays `generated`: a resume exports it
+            self._stop(f"Could not write {item.file}: {exc.strerror or exc}")
+            return
+        self.store.mark_done(self.job_id, item.idx, sha, *size)
+        with self._lock:
+            self._finished_here += 1
+        self._emit("progress", f"{item.file}", (item,))
+
+    def _fail(self, unit: list[Item], reason: str) -> None:
+        self.store.mark_failed(self.job_id, [i.idx for i in unit], reason)
+        self._emit("failed", f"{unit[0].sku} {unit[0].variant}: {reason}", tuple(unit))
+
+    def _stop(self, message: str) -> None:
+        if not self._stop_message:
+            self._stop_message = message
+            self._emit("stopped", message)
+
+    def _recover(self) -> None:
+        """After a crash: adopt `running` items whose images reached the library, requeue the
+        rest."""
+        for item in self.store.items(self.job_id, "running"):
+            record = self._in_library(item)
+            if record is None:
+                self.store.mark_pending(self.job_id, [item.idx], "interrupted")
+                continue
+            self.store.mark_generated(self.job_id, [(item.idx, {
+                "library_image_id": record.id, "model": record.model, "backend": record.backend,
+                "cost_usd": record.cost.usd, "latency_s": record.latency_s})])
+
+    def _in_library(self, item: Item) -> ImageRecord | None:
+        if item.started_at is None:
+            return None
+        since = datetime.fromisoformat(item.started_at)
+        for record in self.library.search(item.prompt, since=since, limit=200):
+            if record.prompt == item.prompt and record.seed == item.seed and \
+                    record.negative_prompt == item.negative_prompt:
+                return record
+        return None
+
+    # --- reporting ----------------------------------------------------------------------
+
+    def _emit(self, kind: str, message: str = "", items: tuple[Item, ...] = ()) -> None:
+        info = self.store.job(self.job_id)
+        done, failed, total = info.counts["done"], info.counts["failed"], info.total
+        eta = None
+        elapsed = time.monotonic() - self._started
+        if self._finished_here and elapsed > 0:
+            eta = elapsed / self._finished_here * (total - done - failed)
+        self.on_event(BatchEvent(kind, done, failed, total, info.spent_usd, eta, message, items))
+
+    def _finish(self) -> Summary:
+        info = self.store.job(self.job_id)
+        done_items = self.store.items(self.job_id, "done")
+        rows = [ManifestRow(i.sku, i.variant, i.prompt, i.negative_prompt, i.seed, i.model,
+                            i.backend, round(i.latency_s, 4), i.cost_usd, i.file, i.sha256,
+                            i.width, i.height) for i in done_items]
+        failures = [(i.sku, i.variant, i.error) for i in self.store.items(self.job_id, "failed")]
+        job_meta: dict[str, Any] = {"id": self.job_id, "catalog": info.catalog,
+                                    "preset": info.spec.get("preset"),
+                                    "images": len(rows), "failed": len(failures),
+                                    "spent_usd": info.spent_usd}
+        try:
+            if rows or not self.exporter.zip:
+                self.exporter.finish(rows, job_meta)
+        except OSError as exc:
+            self._stop_message = self._stop_message or \
+                f"Could not write the manifests: {exc.strerror or exc}"
+        if self.cancel.cancelled:
+            state = "cancelled"
+        elif self._stop_message:
+            state = "stopped"
+        elif failures:
+            state = "failed"
+        else:
+            state = "finished" if info.counts["done"] == info.total else "stopped"
+        self.store.set_state(self.job_id, state)
+        return Summary(self.job_id, state, info.total, info.counts["done"], len(failures),
+                       info.spent_usd, self._stop_message, failures)

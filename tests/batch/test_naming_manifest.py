@@ -1,0 +1,74 @@
+"""Safe, unique export names and manifests that a spreadsheet cannot execute."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from studio.batch.manifest import ManifestRow, manifest_csv, manifest_json, write_manifests
+from studio.batch.naming import export_paths, safe_component
+
+
+@pytest.mark.parametrize("sku,expected", [
+    ("../../etc/passwd", "etc-passwd"),
+    ("..", "item"),
+    ("/abs/path", "abs-path"),
+    ("C:\\Windows\\system32", "C-Windows-system32"),
+    ("CON", "_CON"),
+    ("nul.txt", "_nul.txt"),
+    ("com1", "_com1"),
+    ("LPT9 ", "_LPT9"),
+    ("a\x00b\nc", "a-b-c"),
+    ("  trailing dots... ", "trailing dots"),
+    ("ＡＢＣ－１", "ABC-1"),
+    ("", "item"),
+])
+def test_safe_component(sku: str, expected: str) -> None:
+    assert safe_component(sku) == expected
+
+
+def test_export_paths_never_escape_and_never_collide(tmp_path: Path) -> None:
+    pairs = [("../x", "s1"), ("A/B", "s1"), ("A-B", "s1"), ("a-b", "s1"), ("A/B", "s1"),
+             ("CON", "white_s1"), ("x" * 300, "s1")]
+    paths = export_paths(pairs, "jpg")
+    assert paths[:5] == ["x/x_s1.jpg", "A-B/A-B_s1.jpg", "A-B-2/A-B-2_s1.jpg",
+                         "a-b-3/a-b-3_s1.jpg", "A-B/A-B_s1-2.jpg"]
+    assert paths[5] == "_CON/_CON_white_s1.jpg"
+    assert len({p.casefold() for p in paths}) == len(paths)
+    for rel in paths:
+        target = (tmp_path / rel).resolve()
+        assert target.is_relative_to(tmp_path.resolve())
+        assert all(len(part) <= 100 for part in Path(rel).parts)
+
+
+def row(**changes: object) -> ManifestRow:
+    values = dict(sku="A1", variant="s1", prompt="a tote", negative_prompt="", seed=5,
+                  model="m", backend="local", latency_s=1.5, cost_usd=0.01, file="A1/A1_s1.png",
+                  sha256="ab", width=64, height=64)
+    values.update(changes)
+    return ManifestRow(**values)  # type: ignore[arg-type]
+
+
+def test_formula_injection_is_neutralised_in_csv_not_json() -> None:
+    evil = ['=HYPERLINK("http://x","y")', "+1+1", "-2+3", "@SUM(A1)", "\t=1", "＝1"]
+    rows = [row(sku=e, prompt=e) for e in evil] + [row(sku="ok", cost_usd=0.25)]
+    data = manifest_csv(rows)
+    assert data.startswith(b"\xef\xbb\xbf")
+    parsed = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    for line, text in zip(parsed, evil, strict=False):
+        assert line["sku"] == "'" + text and line["prompt"] == "'" + text
+    assert parsed[-1]["sku"] == "ok" and parsed[-1]["cost_usd"] == "0.25"
+    payload = json.loads(manifest_json(rows, {"id": 1}))
+    assert payload["images"][0]["sku"] == evil[0]
+    assert set(payload["images"][0]) >= {"sku", "variant", "prompt", "seed", "model", "backend",
+                                         "latency_s", "cost_usd", "file", "sha256"}
+
+
+def test_write_manifests(tmp_path: Path) -> None:
+    write_manifests(tmp_path, [row()], {"id": 3})
+    assert (tmp_path / "manifest.csv").is_file()
+    assert json.loads((tmp_path / "manifest.json").read_text())["job"] == {"id": 3}

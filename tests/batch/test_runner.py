@@ -1,0 +1,213 @@
+"""The runner with an in-process backend: states, retries, budget, concurrency, recovery."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from studio.batch.presets import get_preset
+from studio.batch.store import BatchStore
+from studio.budget import Budget
+from studio.library import Library
+from tests.batch.fakes import FakeBackend, make_job, make_runner
+
+
+@pytest.fixture
+def store(studio_home: Path) -> BatchStore:
+    return BatchStore()
+
+
+@pytest.fixture
+def library(tmp_path: Path) -> Library:
+    return Library.open(tmp_path / "library")
+
+
+def exported(out: Path) -> list[str]:
+    return sorted(p.relative_to(out).as_posix() for p in out.rglob("*.png"))
+
+
+def test_a_job_makes_every_item_once_records_it_and_writes_manifests(
+        tmp_path: Path, store: BatchStore, library: Library) -> None:
+    job_id, out = make_job(tmp_path, store)
+    backend = FakeBackend(delay_s=0.02)
+    summary = make_runner(store, job_id, out, backend, library, concurrency=3).run()
+    assert (summary.state, summary.done, summary.failed, summary.total) == ("finished", 12, 0, 12)
+    assert len(backend.calls) == 12 and backend.max_in_flight == 3
+    assert summary.spent_usd == pytest.approx(1.2)
+    assert len(exported(out)) == 12 and "SKU-0/SKU-0_white_s1.png" in exported(out)
+    assert library.count() == 12
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert len(manifest["images"]) == 12
+    first = manifest["images"][0]
+    assert (first["sku"], first["variant"], first["seed"], first["backend"]) == \
+        ("SKU-0", "white_s1", 100, "fake")
+    assert hashlib.sha256((out / first["file"]).read_bytes()).hexdigest() == first["sha256"]
+    assert store.job(job_id).state == "finished"
+    # Nothing is left to do: running it again generates nothing.
+    make_runner(store, job_id, out, backend, library).run()
+    assert len(backend.calls) == 12 and library.count() == 12
+
+
+def test_local_backend_runs_one_at_a_time_and_batches_seeds(
+        tmp_path: Path, store: BatchStore, library: Library) -> None:
+    job_id, out = make_job(tmp_path, store, products=2, seeds=3)
+    backend = FakeBackend(name="local", usd=0.0)
+    summary = make_runner(store, job_id, out, backend, library, concurrency=8).run()
+    assert summary.done == 12 and backend.max_in_flight == 1
+    assert [r.count for r in backend.calls] == [3, 3, 3, 3]
+    assert [r.seed for r in backend.calls[:2]] == [100, 100]
+
+
+def test_transient_errors_are_retried_then_the_item_fails_with_its_reason(
+        tmp_path: Path, store: BatchStore, library: Library) -> None:
+    job_id, out = make_job(tmp_path, store, products=3, seeds=1)
+    backend = FakeBackend(transient={"thing 0": 2, "thing 1": 99}, invalid={"thing 2"})
+    summary = make_runner(store, job_id, out, backend, library, retries=2).run()
+    assert (summary.state, summary.done, summary.failed) == ("failed", 2, 4)
+    reasons = {(sku, variant): reason for sku, variant, reason in summary.failures}
+    assert reasons[("SKU-1", "white_s1")] == "Throttled, try again. (after 3 tries)"
+    assert reasons[("SKU-2", "marble_s1")] == "Refused thing 2."
+    items = {(i.sku, i.variant): i for i in store.items(job_id)}
+    assert items[("SKU-0", "white_s1")].status == "done"
+    assert items[("SKU-0", "white_s1")].attempts == 3
+    assert items[("SKU-1", "white_s1")].attempts == 3
+    # A resume tries the failed items again.
+    backend.transient = {}
+    store.reset_failed(job_id)
+    backend.invalid = set()
+    assert make_runner(store, job_id, out, backend, library).run().state == "finished"
+    assert len(exported(out)) == 6
+
+
+def test_budget_stops_before_it_would_be_exceeded_and_resume_continues(
+        tmp_path: Path, store: BatchStore, library: Library) -> None:
+    job_id, out = make_job(tmp_path, store, products=3, seeds=1)
+    backend = FakeBackend(usd=0.25)
+    summary = make_runner(store, job_id, out, backend, library, concurrency=4,
+                          budget=Budget(1.0)).run()
+    assert (summary.state, summary.done) == ("stopped", 4)
+    assert summary.spent_usd == pytest.approx(1.0)
+    assert "budget" in summary.message and len(backend.calls) == 4
+    assert store.job(job_id).counts["pending"] == 2
+    assert len(exported(out)) == 4  # and the manifest lists what was made
+    assert len(json.loads((out / "manifest.json").read_text())["images"]) == 4
+    summary = make_runner(store, job_id, out, backend, library, budget=Budget(2.0)).run()
+    assert (summary.state, summary.done, summary.spent_usd) == ("finished", 6, 1.5)
+
+
+def test_recovery_after_a_crash_between_commits(
+        tmp_path: Path, store: BatchStore, library: Library) -> None:
+    """Simulates the states a kill -9 can leave (the real kill is in test_cli_batch)."""
+    job_id, out = make_job(tmp_path, store, products=2, seeds=1)
+    backend = FakeBackend()
+    items = store.items(job_id)
+    # Item 0: its image reached the library, the store still says running.
+    store.mark_running(job_id, [0])
+    request = make_runner(store, job_id, out, backend, library)._request([items[0]])
+    library.record(backend.generate(request))
+    # Item 1: generated and recorded in the store, not exported yet.
+    store.mark_running(job_id, [1])
+    record = library.record(backend.generate(
+        make_runner(store, job_id, out, backend, library)._request([items[1]])))[0]
+    store.mark_generated(job_id, [(1, {"library_image_id": record.id, "model": "m",
+                                       "backend": "fake", "latency_s": 1.0, "cost_usd": 0.1})])
+    # Item 2: was running when killed, nothing came back.
+    store.mark_running(job_id, [2])
+    out.mkdir()
+    (out / ".tmp-half-written").write_bytes(b"half")
+    backend.calls.clear()
+    summary = make_runner(store, job_id, out, backend, library).run()
+    assert summary.state == "finished" and summary.done == 4
+    assert [r.prompt for r in backend.calls] == [items[2].prompt, items[3].prompt]
+    assert library.count() == 4
+    assert not list(out.rglob(".tmp-*"))
+
+
+def test_zip_export(tmp_path: Path, store: BatchStore, library: Library) -> None:
+    preset = get_preset("ebay")
+    job_id, out = make_job(tmp_path, store, products=2, seeds=1, out_name="images.zip",
+                           preset=preset)
+    summary = make_runner(store, job_id, out, FakeBackend(), library, preset=preset).run()
+    assert summary.state == "finished"
+    with zipfile.ZipFile(out) as archive:
+        names = sorted(archive.namelist())
+    assert names == ["SKU-0/SKU-0_marble_s1.jpg", "SKU-0/SKU-0_white_s1.jpg",
+                     "SKU-1/SKU-1_marble_s1.jpg", "SKU-1/SKU-1_white_s1.jpg",
+                     "manifest.csv", "manifest.json"]
+    assert not list(tmp_path.glob(".tmp-*"))
+    with zipfile.ZipFile(out) as archive, archive.open("SKU-0/SKU-0_white_s1.jpg") as image:
+        from PIL import Image
+
+        assert Image.open(image).size == (1600, 1600)
+
+
+def test_store_lists_jobs_and_counts(tmp_path: Path, store: BatchStore) -> None:
+    first, _ = make_job(tmp_path, store, products=1, seeds=1)
+    second, _ = make_job(tmp_path, store, products=2, seeds=1)
+    jobs = store.jobs()
+    assert [j.id for j in jobs] == [second, first]
+    assert jobs[0].counts["pending"] == 4 and jobs[0].total == 4
+    with pytest.raises(ValueError, match="no batch job 99"):
+        store.job(99)
+
+
+def test_an_unavailable_backend_stops_the_job_with_everything_still_to_do(
+        tmp_path: Path, store: BatchStore, library: Library) -> None:
+    job_id, out = make_job(tmp_path, store, products=2, seeds=1)
+    summary = make_runner(store, job_id, out, FakeBackend(unavailable="No model set."),
+                          library).run()
+    assert (summary.state, summary.message, summary.failed) == ("stopped", "No model set.", 0)
+    assert store.job(job_id).counts["pending"] == 4
+
+
+def test_cancel_puts_unfinished_items_back_and_pause_holds_new_requests(
+        tmp_path: Path, store: BatchStore, library: Library) -> None:
+    import threading
+
+    job_id, out = make_job(tmp_path, store, products=4, seeds=1)
+    backend = FakeBackend(delay_s=0.05)
+    runner = make_runner(store, job_id, out, backend, library, concurrency=2)
+    runner.pause()
+    thread = threading.Thread(target=runner.run)
+    thread.start()
+    thread.join(0.3)
+    assert runner.paused and backend.calls == []
+    runner.resume()
+    while store.job(job_id).counts["done"] < 2:
+        thread.join(0.01)
+    runner.cancel.cancel()
+    thread.join(5)
+    info = store.job(job_id)
+    assert info.state == "cancelled"
+    assert info.counts["done"] + info.counts["pending"] == 8 and info.counts["running"] == 0
+    assert library.count() == info.counts["done"]
+
+
+def test_an_item_whose_prompt_is_empty_fails_alone(
+        tmp_path: Path, store: BatchStore, library: Library) -> None:
+    from studio.batch.store import NewItem
+
+    items = [NewItem("A", "s1", "", "", 1, "A/A_s1.png"), NewItem("B", "s1", "b", "", 1,
+                                                                   "B/B_s1.png")]
+    job_id = store.create_job("c", str(tmp_path / "o"), {}, items)
+    summary = make_runner(store, job_id, tmp_path / "o", FakeBackend(), library).run()
+    assert (summary.done, summary.failed) == (1, 1)
+    assert "prompt" in summary.failures[0][2]
+
+
+def test_an_unwritable_export_stops_the_job_and_a_resume_finishes_it(
+        tmp_path: Path, store: BatchStore, library: Library) -> None:
+    job_id, out = make_job(tmp_path, store, products=1, seeds=1)
+    out.write_text("a file where the export folder should be")
+    backend = FakeBackend()
+    summary = make_runner(store, job_id, out, backend, library).run()
+    assert summary.state == "stopped" and "Could not write SKU-0/" in summary.message
+    assert store.job(job_id).counts["generated"] >= 1
+    out.unlink()
+    summary = make_runner(store, job_id, out, backend, library).run()
+    assert (summary.state, summary.done) == ("finished", 2)
+    assert len(backend.calls) == 2 and library.count() == 2
