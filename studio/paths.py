@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 APP_NAME = "Studio"
@@ -36,4 +37,7 @@ def resources_dir() -> Path:
     override = os.environ.get("STUDIO_RESOURCES")
     if override:
         return Path(override)
+    bundle = getattr(sys, "_MEIPASS", None)  # set by PyInstaller: the unpacked bundle's folder
+    if bundle:
+        return Path(bundle) / "resources"
     return Path(__file__).resolve().parent.parent / "resources"

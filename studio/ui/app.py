@@ -7,35 +7,92 @@ import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from studio import __version__
-from studio.paths import studio_home
+from studio.paths import resources_dir, studio_home
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from studio.ui.theme import ThemeFollower
 
 log = logging.getLogger("studio")
 
 
 def run(argv: Sequence[str] = ()) -> int:
-    """Open the main window; PNG paths in argv restore their parameters."""
-    from PySide6.QtWidgets import QApplication
+    """Open the main window; PNG paths in argv restore their parameters.
 
-    from studio.context import StudioContext
-    from studio.ui.main_window import MainWindow
-
-    _log_to_file()
+    A failure to start shows a message window and logs the traceback: a double-clicked app
+    has no terminal to print one in.
+    """
+    try:
+        from PySide6.QtWidgets import QApplication
+    except ImportError as exc:
+        print(f"studio: the desktop app needs Qt for Python ({exc}). Install it with: "
+              "pip install 'studio[ui]'", file=sys.stderr)
+        return 1
     app = QApplication.instance() or QApplication([sys.argv[0], *argv])
-    app.setApplicationName("Studio")
-    app.setApplicationVersion(__version__)
-    sys.excepthook = _show_unexpected_error
-    context = StudioContext.create()
-    window = MainWindow(context)
-    window.show()
-    for path in argv:
-        if path.lower().endswith(".png"):
-            window.restore_from_png(Path(path))
+    try:
+        from studio.context import StudioContext
+        from studio.ui.file_open import FileOpenFilter
+        from studio.ui.main_window import MainWindow
+
+        _log_to_file()
+        prepare_application(app)
+        opened = FileOpenFilter(app)  # installed before exec: macOS sends launch files early
+        app.installEventFilter(opened)
+        sys.excepthook = _show_unexpected_error
+        context = StudioContext.create()
+        window = MainWindow(context)
+        window.show()
+        for path in argv:
+            opened.open(Path(path))
+        opened.set_handler(window.restore_from_png)
+    except Exception as exc:
+        report_startup_failure(exc)
+        return 1
     try:
         return app.exec()
     finally:
         context.close()
+
+
+def prepare_application(app: QApplication) -> ThemeFollower:
+    """Name, icon and theme: everything the app needs before its first window."""
+    from PySide6.QtGui import QIcon
+
+    from studio.ui.theme import follow_os_theme
+
+    app.setApplicationName("Studio")
+    app.setApplicationVersion(__version__)
+    app.setDesktopFileName("studio")  # matches studio.desktop, so Wayland shows our icon
+    icon = QIcon()
+    for png in sorted((resources_dir() / "icons").glob("studio-*.png")):
+        icon.addFile(str(png))
+    app.setWindowIcon(icon)
+    return follow_os_theme(app)
+
+
+def startup_failure_box(error: BaseException) -> QMessageBox:
+    from PySide6.QtWidgets import QMessageBox
+
+    box = QMessageBox(QMessageBox.Icon.Critical, "Studio could not start",
+                      f"Studio could not start: {error}")
+    box.setInformativeText(f"Details were written to {_log_path()}.")
+    return box
+
+
+def report_startup_failure(error: BaseException) -> None:
+    log.error("Studio could not start:\n%s", "".join(traceback.format_exception(error)))
+    startup_failure_box(error).exec()
+
+
+def _log_path() -> Path | str:
+    try:
+        return studio_home() / "logs" / "studio.log"
+    except OSError:
+        return "the log (the data folder could not be created)"
 
 
 def _log_to_file() -> None:
