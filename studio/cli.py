@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import shutil
 import signal
@@ -19,7 +18,8 @@ from backends.errors import (
     InvalidRequest,
     TransientError,
 )
-from backends.types import SCHEDULERS, CancelToken, GenerationRequest, Progress, load_image
+from backends.types import CancelToken, GenerationRequest, Progress, load_image
+from studio.cli_options import add_generation_options, pick, request_fields, settings_from_args
 
 EXIT_CODES: dict[type[BackendError], int] = {
     InvalidRequest: 2, BackendUnavailable: 3, TransientError: 4, Cancelled: 130,
@@ -34,31 +34,23 @@ def build_parser() -> argparse.ArgumentParser:
     generate = commands.add_parser("generate", help="generate images and record them in history")
     generate.add_argument("--prompt", required=True)
     generate.add_argument("--negative", default="", help="negative prompt")
-    generate.add_argument("--model", help="hub id, diffusers folder or .safetensors file "
-                                          "(default: the model set in Settings)")
-    generate.add_argument("--backend", choices=["local", "sagemaker", "bedrock"],
-                          help="default: the one in Settings")
     generate.add_argument("--seed", type=int, help="default: a random seed, which is recorded")
-    generate.add_argument("--steps", type=int)
-    generate.add_argument("--guidance", type=float, help="CFG scale")
-    generate.add_argument("--width", type=int)
-    generate.add_argument("--height", type=int)
     generate.add_argument("--count", type=int, default=1, help="images with seeds seed, seed+1 …")
-    generate.add_argument("--sampler", choices=sorted(SCHEDULERS), help="default: the model's own")
     generate.add_argument("--init-image", type=Path, help="image-to-image source")
-    generate.add_argument("--strength", type=float, default=0.75,
-                          help="how far to move away from the init image (0–1]")
-    generate.add_argument("--device", choices=["cuda", "mps", "cpu"])
-    cloud = generate.add_argument_group("cloud backends (the chosen one's Settings section)")
-    cloud.add_argument("--region", help="AWS region, e.g. us-east-1")
-    cloud.add_argument("--profile", help="AWS profile for credentials or SSO")
-    cloud.add_argument("--endpoint-url", help="send requests here instead of AWS (a VPC "
-                                              "endpoint, a proxy or a local test server)")
-    cloud.add_argument("--bedrock-model", help="Bedrock model id, e.g. amazon.nova-canvas-v1:0")
-    cloud.add_argument("--endpoint", help="SageMaker endpoint name")
+    generate.add_argument("--strength", type=float,
+                          help="how far to move away from the init image (0–1]; default 0.75, "
+                               "1 for product scenes")
+    add_generation_options(generate)
     generate.add_argument("--out", type=Path, help="also copy the PNGs into this folder")
     generate.add_argument("--json", action="store_true", help="one JSON object per image")
+    generate.add_argument("--dry-run", action="store_true",
+                          help="print the cost estimate and stop; nothing is generated")
+    generate.add_argument("--budget", type=float, metavar="USD",
+                          help="refuse to start if the estimate passes this many dollars")
     generate.set_defaults(handler=run_generate)
+    from studio.cli_product import add_product_arguments
+
+    add_product_arguments(generate)
 
     history = commands.add_parser("history", help="list and search generated images")
     history.add_argument("--search", help="words to find in prompts")
@@ -69,11 +61,21 @@ def build_parser() -> argparse.ArgumentParser:
     from studio.cli_endpoint import add_endpoint_commands
 
     add_endpoint_commands(commands)
+    from studio.cli_batch import add_batch_commands
+
+    add_batch_commands(commands)
+    from studio.cli_costs import add_cost_commands
+
+    add_cost_commands(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv == ["--smoke-test"]:
+        from studio.smoke import run_smoke_test
+
+        return run_smoke_test()
     if not argv or all(arg.lower().endswith(".png") for arg in argv):
         from studio.ui.app import run
 
@@ -97,30 +99,27 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run_generate(args: argparse.Namespace) -> int:
     from studio.backend_factory import create_backend
     from studio.library import Library
-    from studio.settings import load_settings
 
-    settings = load_settings()
-    if args.backend is not None:
-        settings = settings.replace(backend=args.backend)
-    local_overrides = {k: v for k, v in {"model": args.model, "device": args.device}.items()
-                       if v is not None}
-    settings = settings.replace(local=dataclasses.replace(settings.local, **local_overrides))
-    settings = _with_cloud_overrides(settings, args)
+    settings = settings_from_args(args)
     if args.out is not None and args.out.exists() and not args.out.is_dir():
         raise InvalidRequest(f"--out {str(args.out)!r} exists and is not a folder.")
+    from studio.cli_product import check_product_arguments, run_product_generate
+
+    check_product_arguments(args)
+    if args.product_image is not None:
+        return run_product_generate(args, settings)
     request = GenerationRequest(
-        prompt=args.prompt, negative_prompt=args.negative, model=_request_model(settings),
-        seed=args.seed,
-        steps=_pick(args.steps, settings.default_steps),
-        guidance=_pick(args.guidance, settings.default_guidance),
-        width=_pick(args.width, settings.default_width),
-        height=_pick(args.height, settings.default_height),
-        count=args.count, scheduler=args.sampler,
+        prompt=args.prompt, negative_prompt=args.negative, seed=args.seed, count=args.count,
         init_image=load_image(args.init_image) if args.init_image else None,
-        strength=args.strength,
+        strength=pick(args.strength, 0.75), **request_fields(args, settings),
     )
     backend = create_backend(settings)
     estimate = backend.estimate_cost(request)
+    from studio.cli_costs import before_generate
+
+    stop = before_generate(args, settings, backend, request, estimate)
+    if stop is not None:
+        return stop
     if not args.json:
         print(f"Estimated cost ${estimate.usd:.6f} ({estimate.basis})", file=sys.stderr)
     cancel = CancelToken()
@@ -191,40 +190,6 @@ def _print_record(record: Any, as_json: bool, path: Path | None = None) -> None:
 def _print_progress(event: Progress) -> None:
     if sys.stderr.isatty():
         print(f"\r{event.message:<60}", end="", file=sys.stderr, flush=True)
-
-
-def _pick(value: Any, default: Any) -> Any:
-    return default if value is None else value
-
-
-def _with_cloud_overrides(settings: Any, args: argparse.Namespace) -> Any:
-    """--region/--profile/--endpoint-url go to the chosen cloud backend's section."""
-    if args.bedrock_model is not None:
-        settings = settings.replace(
-            bedrock=dataclasses.replace(settings.bedrock, model=args.bedrock_model))
-    if args.endpoint is not None:
-        if settings.backend != "sagemaker":
-            raise InvalidRequest("--endpoint names a SageMaker endpoint; add --backend sagemaker.")
-        settings = settings.replace(
-            sagemaker=dataclasses.replace(settings.sagemaker, endpoint_name=args.endpoint))
-    overrides = {k: v for k, v in {"region": args.region, "profile": args.profile,
-                                   "endpoint_url": args.endpoint_url}.items() if v is not None}
-    if not overrides:
-        return settings
-    if settings.backend not in ("sagemaker", "bedrock"):
-        raise InvalidRequest("--region, --profile and --endpoint-url are for the sagemaker and "
-                             "bedrock backends; add --backend bedrock or --backend sagemaker.")
-    section = getattr(settings, settings.backend)
-    return settings.replace(**{settings.backend: dataclasses.replace(section, **overrides)})
-
-
-def _request_model(settings: Any) -> str:
-    """The model a request names: the chosen backend's model setting."""
-    if settings.backend == "bedrock":
-        return settings.bedrock.model
-    if settings.backend == "sagemaker":
-        return ""  # the endpoint serves one model and names it in its answer
-    return settings.local.model
 
 
 if __name__ == "__main__":

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -69,3 +71,22 @@ def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "aws-credentials"))
+
+
+@pytest.fixture(scope="session")
+def tiny_endpoint_model(tiny_sd_path: Path) -> Any:
+    """The tiny SD model loaded by the endpoint handler's own model_fn, once per session."""
+    from backends.endpoint import inference
+
+    return inference.model_fn(str(tiny_sd_path))
+
+
+@pytest.fixture
+def endpoint_server(tiny_endpoint_model: Any) -> Iterator[Any]:
+    """`studio endpoint serve`'s server on a free loopback port, with the tiny model."""
+    from backends.endpoint.server import EndpointServer
+
+    requests: list[str] = []
+    with EndpointServer(tiny_endpoint_model, port=0, access_log=requests.append) as server:
+        server.requests = requests
+        yield server

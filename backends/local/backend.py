@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from PIL import ImageOps
 
 from backends.errors import BackendUnavailable, Cancelled, InvalidRequest
 from backends.local.cost import EnergyPrice, ThroughputMemory, energy_cost
+from backends.local.energy import EnergyReading, PowerReader, PowerSampler, default_meter
 from backends.local.pipelines import LoadedModel, PipelineCache
 from backends.local.sources import ModelSource, resolve
 from backends.types import (
@@ -35,6 +38,15 @@ def local_dependencies_missing() -> list[str]:
             if not _importable(name)]
 
 
+def missing_dependencies_message(missing: list[str]) -> str:
+    if getattr(sys, "frozen", False):  # a packaged app: pip cannot add to it
+        return ("This is the cloud edition of Studio: it has no local generation (it leaves out "
+                f"{', '.join(missing)} to stay small). Generate on a SageMaker endpoint or "
+                "Amazon Bedrock, or install the full edition to use your own GPU.")
+    return (f"Local generation needs the 'local' extra (missing: {', '.join(missing)}). "
+            "Install it with: pip install 'studio[local]'")
+
+
 def _importable(name: str) -> bool:
     try:
         return importlib.util.find_spec(name) is not None
@@ -51,8 +63,13 @@ class LocalBackend:
     name = "local"
 
     def __init__(self, default_model: str = "", *, device: str | None = None,
-                 energy: EnergyPrice | None = None, previews: bool = True) -> None:
+                 energy: EnergyPrice | None = None, previews: bool = True,
+                 power_meter: Callable[[str], PowerReader | None] | None = None) -> None:
+        """`power_meter(device)` gives a power reader for a run (NVML on CUDA by default);
+        None from it means no meter, and the configured or typical wattage is used."""
         self.default_model = default_model
+        self._power_meter = power_meter or default_meter
+        self._measured_watts: dict[str, float] = {}
         self.energy = energy or EnergyPrice()
         self.previews = previews
         self._preferred_device = device
@@ -64,11 +81,8 @@ class LocalBackend:
     def describe(self) -> BackendInfo:
         missing = local_dependencies_missing()
         if missing:
-            return BackendInfo(
-                self.name, "Local GPU", "unavailable", False,
-                f"Local generation needs the 'local' extra (missing: {', '.join(missing)}). "
-                "Install it with: pip install 'studio[local]'",
-            )
+            return BackendInfo(self.name, "Local GPU", "unavailable", False,
+                               missing_dependencies_message(missing))
         device = self._device_choice.label if self._device_choice else "detected on first run"
         loaded = self._cache.loaded
         detail = f"{loaded.source.display_name} loaded" if loaded else "no model loaded yet"
@@ -80,7 +94,9 @@ class LocalBackend:
         seconds, measured = self._throughput.estimate(
             (request.model or self.default_model, device), _work(request))
         how_long = "Energy for about" if measured else "Energy for a guessed"
-        cost = energy_cost(seconds, device, self.energy, estimated=True, how_long=how_long)
+        watts = self._measured_watts.get(device)
+        cost = energy_cost(seconds, device, self.energy, estimated=True, how_long=how_long,
+                           measured_watts=watts, measured_how="measured on the last run")
         if not measured:
             cost = Cost(cost.usd, cost.basis + " (no run measured yet)", estimated=True)
         return cost
@@ -104,10 +120,7 @@ class LocalBackend:
             )
         missing = local_dependencies_missing()
         if missing:
-            raise BackendUnavailable(
-                "Local generation needs the 'local' extra (missing: "
-                f"{', '.join(missing)}). Install it with: pip install 'studio[local]'"
-            )
+            raise BackendUnavailable(missing_dependencies_message(missing))
         with self._lock:  # one device, one generation at a time; waiting here is queue time
             queue_s = time.perf_counter() - submitted
             cancel.raise_if_cancelled()
@@ -121,12 +134,26 @@ class LocalBackend:
     def _generate_locked(self, request: GenerationRequest, source: ModelSource,
                          on_progress: ProgressCallback | None, cancel: CancelToken,
                          submitted: float, queue_s: float) -> GenerationResult:
-        import torch
-
         from backends.local.device import choose_device
 
         if self._device_choice is None:
             self._device_choice = choose_device(self._preferred_device)
+        device = self._device_choice
+        reader = self._power_meter(device.device)
+        sampler = PowerSampler(reader).start() if reader is not None else None
+        try:
+            return self._run_pipeline(request, source, on_progress, cancel, submitted,
+                                      queue_s, sampler)
+        finally:
+            if sampler is not None:
+                sampler.stop()
+
+    def _run_pipeline(self, request: GenerationRequest, source: ModelSource,
+                      on_progress: ProgressCallback | None, cancel: CancelToken,
+                      submitted: float, queue_s: float,
+                      sampler: PowerSampler | None) -> GenerationResult:
+        import torch
+
         device = self._device_choice
         loaded, load_s = self._cache.get(source, device, on_progress, cancel)
         cancel.raise_if_cancelled()
@@ -171,8 +198,12 @@ class LocalBackend:
         self._throughput.record((request.model, device.device),
                                 inference_s + timings.decode_s, _work(request))
         busy_s = load_s + inference_s + timings.decode_s
+        reading = sampler.stop() if sampler is not None else None
+        watts = _usable_watts(reading, sampler)
+        if watts is not None:
+            self._measured_watts[device.device] = watts
         cost = energy_cost(busy_s, device.device, self.energy, estimated=False,
-                           how_long="Energy for")
+                           how_long="Energy for", measured_watts=watts)
         images = tuple(GeneratedImage(image, seed) for image, seed in zip(output.images, seeds,
                                                                           strict=True))
         return GenerationResult(request=request, images=images, timings=timings, cost=cost,
@@ -202,6 +233,13 @@ class LocalBackend:
             kwargs.update(mask_image=ImageOps.fit(request.mask, size), width=request.width,
                           height=request.height)
         return pipeline, kwargs
+
+
+def _usable_watts(reading: EnergyReading | None, sampler: PowerSampler | None) -> float | None:
+    """The average power a run drew, when the meter worked throughout it."""
+    if reading is None or sampler is None or sampler.failed or reading.seconds <= 0:
+        return None
+    return reading.average_watts
 
 
 def _work(request: GenerationRequest) -> float:

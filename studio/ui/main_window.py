@@ -22,19 +22,23 @@ from PySide6.QtWidgets import (
 
 from backends.errors import BackendError, InvalidRequest
 from backends.types import GenerationRequest, GenerationResult, load_image
+from studio.budget import BudgetExceeded
 from studio.context import StudioContext
 from studio.jobs import Job
 from studio.metadata import request_from_png
 from studio.session import SessionTotals
 from studio.settings import Settings
+from studio.spending import today_totals
+from studio.ui.compare_backends import CompareBackendsDialog
 from studio.ui.compare_view import CompareDialog
+from studio.ui.cost_status import burn_text, estimate_button_text, totals_text
 from studio.ui.detail_panel import DetailPanel
 from studio.ui.first_run import FirstRunBanner
 from studio.ui.gallery import GalleryPane
 from studio.ui.params_panel import ParamsPanel
 from studio.ui.prompt_panel import PromptPanel
 from studio.ui.queue_panel import QueuePanel
-from studio.ui.record_text import format_seconds, format_usd
+from studio.ui.record_text import format_usd
 from studio.ui.settings_dialog import SettingsDialog, default_test_connection
 from studio.ui.thumbnails import ThumbnailCache
 
@@ -124,6 +128,12 @@ class MainWindow(QMainWindow):
         init_image = QAction("Use an &image file as init image…", self)
         init_image.triggered.connect(self._ask_init_image)
         file_menu.addAction(init_image)
+        product = QAction("&Product photo: new scenes…", self, shortcut=QKeySequence("Ctrl+P"))
+        product.triggered.connect(self.open_product_dialog)
+        file_menu.addAction(product)
+        batch = QAction("&Batch export from a catalog…", self)
+        batch.triggered.connect(self.open_batch_dialog)
+        file_menu.addAction(batch)
         file_menu.addSeparator()
         quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
@@ -136,6 +146,19 @@ class MainWindow(QMainWindow):
         self.compare_action = QAction("&Compare selected", self, shortcut=QKeySequence("Ctrl+K"))
         self.compare_action.triggered.connect(self.compare_selected)
         view_menu.addAction(self.compare_action)
+        self.compare_backends_action = QAction("Compare &backends…", self,
+                                               shortcut=QKeySequence("Ctrl+Shift+K"))
+        self.compare_backends_action.triggered.connect(self.compare_backends)
+        view_menu.addAction(self.compare_backends_action)
+        help_menu = self.menuBar().addMenu("&Help")
+        about_action = QAction("&About Studio", self, menuRole=QAction.MenuRole.AboutRole)
+        about_action.triggered.connect(self.show_about)
+        help_menu.addAction(about_action)
+
+    def show_about(self) -> None:
+        from studio.ui.about import AboutDialog
+
+        AboutDialog(self).exec()
 
     def _build_status_bar(self) -> None:
         self.backend_status = QLabel()
@@ -191,8 +214,11 @@ class MainWindow(QMainWindow):
             self.show_message(info.detail)
             return None
         self.show_message("")
-        job = self.context.jobs.submit(request, backend)
-        self.params_panel.show_used_seed(job.request.seed)
+        try:
+            job = self.context.jobs.submit(request, backend)
+        except BudgetExceeded as exc:
+            self.show_message(str(exc))
+            return None
         return job
 
     def cancel_running(self) -> None:
@@ -202,6 +228,7 @@ class MainWindow(QMainWindow):
 
     def _on_job_finished(self, job: Job, result: GenerationResult, records: list) -> None:
         self.gallery.add_records(records)
+        self.params_panel.show_used_seed(result.request.seed)
         self.statusBar().showMessage(
             f"{len(records)} image(s) in {result.timings.total_s:.1f} s for "
             f"{format_usd(result.cost.usd)}", 8000)
@@ -220,6 +247,7 @@ class MainWindow(QMainWindow):
         self._estimate_timer.start()
 
     def update_estimate(self) -> None:
+        self.generate_button.setText("Generate")  # until an estimate for this request is known
         try:
             request = self.current_request()
             cost = self.context.backends.current().estimate_cost(request)
@@ -230,6 +258,7 @@ class MainWindow(QMainWindow):
             self.estimate_label.setText(f"<i>{exc}</i>")
             return
         self.estimate_label.setText(f"Estimate: <b>{format_usd(cost.usd)}</b>")
+        self.generate_button.setText(estimate_button_text(cost.usd))
         self.estimate_label.setToolTip(cost.basis)
         self.generate_button.setToolTip(
             f"Generate (Ctrl+Enter) · estimate {format_usd(cost.usd)} — {cost.basis}")
@@ -272,6 +301,18 @@ class MainWindow(QMainWindow):
         dialog.show()
         self.compare_dialogs.append(dialog)
 
+    def compare_backends(self) -> CompareBackendsDialog | None:
+        """The current prompt on several backends, then the results side by side."""
+        try:
+            request = self.current_request()
+        except BackendError as exc:
+            self.show_message(str(exc))
+            return None
+        dialog = CompareBackendsDialog(self.context, request, self)
+        dialog.compared.connect(self.compare_dialogs.append)
+        dialog.show()
+        return dialog
+
     def _on_selection(self, records: list) -> None:
         self.detail.show_record(records[-1] if records else None)
         self.compare_action.setEnabled(2 <= len(records) <= 4)
@@ -307,6 +348,30 @@ class MainWindow(QMainWindow):
                                               "PNG images (*.png)")
         if path:
             self.restore_from_png(Path(path))
+
+    def open_product_dialog(self):
+        """Import a product photo and generate scenes around it, through the job queue."""
+        from studio.ui.product.dialog import ProductDialog
+
+        if getattr(self, "product_dialog", None) is None:
+            self.product_dialog = ProductDialog(
+                self.context.backends.current,
+                lambda: self.params_panel.build_request("scene", self.prompt_panel.negative()),
+                self.submit, self)
+        self.product_dialog.show()
+        self.product_dialog.raise_()
+        return self.product_dialog
+
+    def open_batch_dialog(self):
+        """Catalog × template × variants; the images join the gallery as they are made."""
+        from studio.ui.batch_dialog import BatchDialog
+
+        if getattr(self, "batch_dialog", None) is None:
+            self.batch_dialog = BatchDialog(self.context, self)
+            self.batch_dialog.recorded.connect(self.gallery.add_records)
+        self.batch_dialog.show()
+        self.batch_dialog.raise_()
+        return self.batch_dialog
 
     def _ask_init_image(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Choose an init image", "",
@@ -344,6 +409,7 @@ class MainWindow(QMainWindow):
         self.params_panel.set_settings(settings)
         self.banner.update_for(settings, self.context.backends.current().describe())
         self._show_backend()
+        self._show_totals(self.context.session.totals)
         self._schedule_estimate()
 
     def _show_backend(self) -> None:
@@ -353,8 +419,13 @@ class MainWindow(QMainWindow):
         self.backend_status.setToolTip(info.detail)
 
     def _show_totals(self, totals: SessionTotals) -> None:
-        self.totals_status.setText(f"Session: {totals.images} images · "
-                                   f"{format_seconds(totals.seconds)} · {format_usd(totals.usd)}")
+        costs = self.context.settings.settings.costs
+        self.totals_status.setText(totals_text(totals, today_totals(self.context.library),
+                                               costs.budget_usd_per_day))
+        session = self.context.session
+        backend = self.context.backends.current()
+        self.totals_status.setToolTip(burn_text(
+            backend, session.elapsed_s(), session.images_by_backend.get(backend.name, 0)))
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
         self.context.jobs.cancel_all()

@@ -1,32 +1,11 @@
-"""Fixtures for the SageMaker client and the endpoint: a real server on loopback."""
+"""Fixtures for the endpoint handler (the loopback server itself is in tests/conftest.py)."""
 
 from __future__ import annotations
 
 import types
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-
-
-@pytest.fixture(scope="session")
-def tiny_endpoint_model(tiny_sd_path: Path) -> Any:
-    """The tiny SD model loaded by the endpoint handler's own model_fn, once per session."""
-    from backends.endpoint import inference
-
-    return inference.model_fn(str(tiny_sd_path))
-
-
-@pytest.fixture
-def endpoint_server(tiny_endpoint_model: Any) -> Iterator[Any]:
-    """`studio endpoint serve`'s server on a free loopback port, with the tiny model."""
-    from backends.endpoint.server import EndpointServer
-
-    requests: list[str] = []
-    with EndpointServer(tiny_endpoint_model, port=0, access_log=requests.append) as server:
-        server.requests = requests
-        yield server
 
 
 @pytest.fixture

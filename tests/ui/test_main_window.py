@@ -30,7 +30,7 @@ def test_generate_puts_a_tile_with_latency_and_cost_badges_in_the_grid(qtbot, wi
     assert record.id == records[0].id and record.prompt == "a ceramic mug on oak"
     assert latency_badge(record).endswith("s") and "$" in cost_badge(record)
     assert "Session: 1 images" in window.totals_status.text()
-    assert window.params_panel.seed_edit.text() == str(job.request.seed)
+    assert window.params_panel.seed_edit.text() == str(result.request.seed) == str(record.seed)
 
 
 def test_the_estimate_is_shown_before_generating(qtbot, window) -> None:
