@@ -22,6 +22,13 @@ from backends.errors import InvalidRequest
 from backends.types import CancelToken, GenerationRequest, random_seed
 from studio.cli_options import add_generation_options, path_arg, request_fields, settings_from_args
 
+
+def _fill(text: str) -> float | str:
+    from studio.cli_product import _fill as product_fill
+
+    return product_fill(text)
+
+
 EXIT_FAILED, EXIT_UNAVAILABLE, EXIT_BUDGET, EXIT_CANCELLED = 1, 3, 5, 130
 
 
@@ -43,6 +50,11 @@ def add_batch_commands(subparsers: Any) -> None:
     batch.add_argument("--preset", help="marketplace output preset (see --presets); without "
                                         "one the images keep the generated size, as PNG")
     batch.add_argument("--out", type=path_arg, help="export folder, or a path ending in .zip")
+    batch.add_argument("--image-column", metavar="NAME",
+                       help="column with each product's photo (path or URL); found by itself "
+                            "when named image, image_path, product_image, Image Src or Images")
+    batch.add_argument("--fill", type=_fill, help="share of the frame the product photo fills "
+                                                  "(0.05-1, default 0.85) or 'native'")
     add_generation_options(batch)
     batch.add_argument("--concurrency", type=int, help="requests in flight on remote backends "
                                                        "(default 4; the local GPU runs one)")
@@ -84,6 +96,7 @@ def _new_job(args: argparse.Namespace) -> int:
     from studio.batch.matrix import Axis
     from studio.batch.plan import BatchSpec, estimate_batch, prepare_batch
     from studio.batch.presets import get_preset
+    from studio.batch.products import find_image_column
     from studio.batch.store import BatchStore
     from studio.library import Library
 
@@ -97,6 +110,13 @@ def _new_job(args: argparse.Namespace) -> int:
         print(f"  skipped {problem}", file=err)
     if not catalog.products:
         raise InvalidRequest(f"No usable products in {args.catalog.name}.")
+    image_column = find_image_column(catalog, args.image_column)
+    if image_column:
+        print(f"Product photos from column {image_column!r}: each scene is made around the "
+              "product", file=err)
+    elif args.fill is not None:
+        raise InvalidRequest("--fill places product photos: the catalog has no image column "
+                             "(name it with --image-column).")
     axes = [Axis.parse(text) for text in args.axis]
     preset = get_preset(args.preset) if args.preset else None
     size = (preset.generation_size(max(settings.default_width, settings.default_height))
@@ -111,7 +131,7 @@ def _new_job(args: argparse.Namespace) -> int:
         seeds=args.seeds, base_seed=base_seed, preset=args.preset,
         mapping=parse_mapping(args.map), request=fields, settings=_settings_dict(settings),
         concurrency=args.concurrency or 4, retries=3 if args.retries is None else args.retries,
-        budget_usd=args.budget)
+        budget_usd=args.budget, image_column=image_column, fill=args.fill)
     prepared = prepare_batch(catalog, spec, preset)
     items = prepared.items
     for line in prepared.preview(limit=3):
@@ -176,12 +196,19 @@ def _run(store: Any, job_id: int, spec: Any, settings: Any, backend: Any, librar
     config = RunnerConfig(concurrency=spec.concurrency, retries=spec.retries,
                           backoff_s=args.retry_delay,
                           budget=Budget(spec.budget_usd) if spec.budget_usd is not None else None)
+    products = None
+    if spec.image_column:
+        from studio.batch.catalog import load_catalog
+        from studio.batch.products import ProductScenes
+
+        products = ProductScenes(load_catalog(Path(spec.catalog), spec.mapping),
+                                 spec.image_column, spec.fill)
     exporter = Exporter(job_id, Path(spec.out))
     printer = ProgressPrinter(Path(spec.out), args.json)
     cancel = CancelToken()
     with _job_lock(job_id), _sigint_cancels(cancel):
         runner = BatchRunner(store, job_id, backend, library, base_request, preset, exporter,
-                             config, on_event=printer, cancel=cancel)
+                             config, on_event=printer, cancel=cancel, products=products)
         summary = runner.run()
     printer.summary(summary, Path(spec.out))
     if summary.state == "cancelled":

@@ -31,6 +31,8 @@ class BatchSpec:
     concurrency: int = 4
     retries: int = 3
     budget_usd: float | None = None
+    image_column: str | None = None  # product photos: each item's scene is made around one
+    fill: float | str | None = None  # the product's share of the frame, or "native"
 
     def to_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}

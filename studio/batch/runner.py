@@ -69,10 +69,11 @@ class BatchRunner:
                  base_request: GenerationRequest, preset: OutputPreset | None,
                  exporter: Exporter, config: RunnerConfig,
                  on_event: Callable[[BatchEvent], None] | None = None,
-                 cancel: CancelToken | None = None) -> None:
+                 cancel: CancelToken | None = None, products: Any = None) -> None:
         self.store, self.job_id, self.backend, self.library = store, job_id, backend, library
         self.base_request, self.preset, self.exporter = base_request, preset, exporter
         self.config = config
+        self.products = products  # a batch.products.ProductScenes: scenes around each photo
         self.on_event = on_event or (lambda event: None)
         self.cancel = cancel or CancelToken()
         self.local = getattr(backend, "name", "") == "local"
@@ -105,8 +106,8 @@ class BatchRunner:
                 if self.cancel.cancelled or self._stop_message:
                     break
                 try:
-                    request = self._request(unit)
-                    estimate = self.backend.estimate_cost(request).usd
+                    backend, request = self._prepare(unit)
+                    estimate = backend.estimate_cost(request).usd
                 except BackendError as exc:  # e.g. a product whose prompt came out empty
                     self._fail(unit, str(exc))
                     continue
@@ -123,7 +124,7 @@ class BatchRunner:
                 else:
                     with self._lock:
                         self._in_flight_usd += estimate
-                running.add(pool.submit(self._run_unit, unit, request, estimate))
+                running.add(pool.submit(self._run_unit, unit, request, estimate, backend))
             self._reraise(wait(running).done)
         return self._finish()
 
@@ -141,7 +142,8 @@ class BatchRunner:
             if (last and len(last) < min(LOCAL_IMAGES_PER_CALL, MAX_COUNT)
                     and (last[-1].prompt, last[-1].negative_prompt)
                     == (item.prompt, item.negative_prompt)
-                    and item.seed == last[-1].seed + 1 and item.idx == last[-1].idx + 1):
+                    and item.seed == last[-1].seed + 1 and item.idx == last[-1].idx + 1
+                    and (self.products is None or item.sku == last[-1].sku)):
                 last.append(item)
             else:
                 units.append([item])
@@ -153,7 +155,14 @@ class BatchRunner:
                                          negative_prompt=first.negative_prompt,
                                          seed=first.seed, count=len(unit))
 
-    def _run_unit(self, unit: list[Item], request: GenerationRequest, estimate: float) -> None:
+    def _prepare(self, unit: list[Item]) -> tuple[Backend, GenerationRequest]:
+        request = self._request(unit)
+        if self.products is not None:  # the scene around this row's product photo
+            return self.products.prepare(self.backend, unit[0].sku, request)
+        return self.backend, request
+
+    def _run_unit(self, unit: list[Item], request: GenerationRequest, estimate: float,
+                  backend: Backend) -> None:
         idxs = [item.idx for item in unit]
         settled = False
         try:
@@ -163,7 +172,7 @@ class BatchRunner:
                     return
                 self.store.mark_running(self.job_id, idxs)
                 try:
-                    result = self.backend.generate(request, cancel=self.cancel)
+                    result = backend.generate(request, cancel=self.cancel)
                 except TransientError as exc:
                     if attempt < self.config.retries:
                         self.store.mark_pending(self.job_id, idxs, str(exc))
@@ -186,7 +195,7 @@ class BatchRunner:
                     return
                 try:
                     records = self.library.record(
-                        result, estimate=self.backend.estimate_cost(request))
+                        result, estimate=backend.estimate_cost(request))
                 except (OSError, LibraryError) as exc:  # a full disk, a locked database
                     self.store.mark_pending(self.job_id, idxs)
                     self._stop(f"Could not save images in the library: {exc}")

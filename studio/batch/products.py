@@ -1,0 +1,146 @@
+"""Catalog rows with a product photo: each item generates its scene around the product.
+
+The image column is found by itself (`image`, `image_path`, `product_image`, Shopify's
+`Image Src`, WooCommerce's `Images`, whose first entry is used) or named with
+--image-column. A value is a path (relative to the catalog's folder) or an http(s) URL,
+downloaded once into STUDIO_HOME/product-images. A photo that cannot be had fails only the
+items of its row, with the reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import threading
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from backends.errors import BackendError, InvalidRequest
+from backends.types import Backend, GenerationRequest
+from studio import paths
+from studio.batch.catalog import Catalog, column_key
+
+IMAGE_COLUMNS = ("image", "image_path", "product_image", "image_src", "images")
+MAX_DOWNLOAD_BYTES = 50 * 1024 * 1024
+DOWNLOAD_TIMEOUT_S = 30.0
+
+
+def find_image_column(catalog: Catalog, name: str | None = None) -> str | None:
+    """The column holding product photos: `name` if given (it must exist), else a known one."""
+    if name:
+        key = column_key(name)
+        if key not in catalog.columns:
+            raise InvalidRequest(f"The catalog has no column {name!r} for --image-column "
+                                 f"(columns: {', '.join(catalog.columns)}).")
+        return key
+    return next((c for c in IMAGE_COLUMNS if c in catalog.columns), None)
+
+
+def image_value(column: str, value: str) -> str:
+    """WooCommerce's `Images` lists several, comma-separated: the first is the product."""
+    value = value.strip()
+    if column == "images":
+        value = value.split(",")[0].strip()
+    return value
+
+
+def download_image(url: str, cache: Path | None = None,
+                   timeout: float = DOWNLOAD_TIMEOUT_S) -> Path:
+    """The URL's image in the cache (named by the URL's sha256), fetched once, atomically."""
+    cache = cache or paths.studio_home() / "cache" / "product-images"
+    target = cache / hashlib.sha256(url.encode("utf-8")).hexdigest()
+    if target.is_file():
+        return target
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310
+            kind = response.headers.get_content_type()
+            if not kind.startswith("image/"):
+                raise InvalidRequest(f"{url} is not an image (content type {kind}).")
+            data = response.read(MAX_DOWNLOAD_BYTES + 1)
+    except urllib.error.HTTPError as exc:
+        raise InvalidRequest(f"Could not download {url}: HTTP {exc.code} {exc.reason}") \
+            from None
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", None) or exc
+        raise InvalidRequest(f"Could not download {url}: {reason}") from None
+    if len(data) > MAX_DOWNLOAD_BYTES:
+        raise InvalidRequest(f"{url} is over {MAX_DOWNLOAD_BYTES // (1024 * 1024)} MB.")
+    cache.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(dir=cache, prefix=".download-")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+        os.replace(temp, target)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+class ProductScenes:
+    """Per item, the backend and request that make its scene around the row's product.
+
+    Products are prepared once per SKU (thread-safe); a failure is remembered and raised
+    for every item of that SKU as a BackendError, which the runner records as the item's
+    failure.
+    """
+
+    def __init__(self, catalog: Catalog, column: str, fill: float | str | None = None,
+                 cache: Path | None = None) -> None:
+        self.column, self.cache = column, cache
+        self.folder = Path(catalog.path).resolve().parent
+        self.values: dict[str, str] = {}
+        for product in catalog.products:
+            self.values.setdefault(product.sku, product.fields.get(column, ""))
+        from studio.product.placement import Placement
+
+        if fill is None:
+            self.placement = Placement()
+        else:  # "native" keeps the photo's own pixel size
+            self.placement = Placement(fill=None if fill == "native" else float(fill))
+        self._placed: dict[tuple[str, tuple[int, int]], Any] = {}
+        self._lock = threading.Lock()
+
+    def photo_path(self, sku: str) -> Path:
+        value = image_value(self.column, self.values.get(sku, ""))
+        if not value:
+            raise InvalidRequest(f"no product image in column {self.column!r}")
+        if value.lower().startswith(("http://", "https://")):
+            return download_image(value, self.cache)
+        path = Path(value).expanduser()
+        path = path if path.is_absolute() else self.folder / path
+        if not path.is_file():
+            raise InvalidRequest(f"product image not found: {path}")
+        return path
+
+    def placed(self, sku: str, size: tuple[int, int]) -> Any:
+        from studio.product.prepare import prepare_product
+
+        key = (sku, size)
+        with self._lock:
+            known = self._placed.get(key)
+        if known is None:
+            try:
+                known = prepare_product(self.photo_path(sku), size, self.placement)[0]
+            except BackendError as exc:
+                known = exc
+            except (OSError, ValueError) as exc:
+                known = InvalidRequest(f"product image unusable: {exc}")
+            with self._lock:
+                self._placed[key] = known
+        if isinstance(known, BaseException):
+            raise InvalidRequest(str(known))
+        return known
+
+    def prepare(self, backend: Backend, sku: str,
+                request: GenerationRequest) -> tuple[Backend, GenerationRequest]:
+        from studio.product.scenes import ProductSceneBackend
+
+        placed = self.placed(sku, (request.width, request.height))
+        fields = {name: getattr(request, name) for name in
+                  ("negative_prompt", "seed", "count", "model", "steps", "guidance",
+                   "scheduler")}
+        return ProductSceneBackend(backend, placed), placed.request(request.prompt, **fields)
