@@ -433,9 +433,9 @@ class Library:
     def count(
         self, text: str | None = None, *, backend: str | None = None, model: str | None = None,
         favourites_only: bool = False, since: datetime | None = None,
-        until: datetime | None = None,
+        until: datetime | None = None, ids: Sequence[int] | None = None,
     ) -> int:
-        filters = self._filters(text, backend, model, favourites_only, since, until)
+        filters = self._filters(text, backend, model, favourites_only, since, until, ids)
         where, params = filters.where()
         # Every image has its run (foreign key), so without run filters the join adds nothing
         # but cost: counting 100k images takes ~1 ms alone and ~30 ms joined.

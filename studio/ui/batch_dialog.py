@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSpinBox,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -35,6 +36,7 @@ from studio.batch.plan import BatchSpec, PreparedBatch, estimate_batch, prepare_
 from studio.batch.presets import get_preset, marketplace_presets
 from studio.batch.runner import BatchEvent, BatchRunner, RunnerConfig, Summary
 from studio.batch.store import BatchStore
+from studio.ui.batch_results import BatchResults
 
 
 class _Bridge(QObject):
@@ -44,9 +46,10 @@ class _Bridge(QObject):
 
 class BatchDialog(QDialog):
     """`recorded(list[ImageRecord])` fires as images are exported, so the gallery can show
-    them."""
+    them. `show_in_gallery(ids, label)` asks the gallery to show only those images."""
 
     recorded = Signal(list)
+    show_in_gallery = Signal(list, str)
 
     def __init__(self, context: Any, parent: QWidget | None = None,
                  store: BatchStore | None = None) -> None:
@@ -57,6 +60,7 @@ class BatchDialog(QDialog):
         self.runner: BatchRunner | None = None
         self.summary: Summary | None = None
         self._thread: threading.Thread | None = None
+        self._job_id: int | None = None  # the job running or last run
         self._bridge = _Bridge()
         self._bridge.event.connect(self._on_event)
         self._bridge.finished.connect(self._on_finished)
@@ -81,6 +85,11 @@ class BatchDialog(QDialog):
             self.preset_combo.addItem(preset.label, preset.name)
         self.out_edit = QLineEdit(placeholderText="an empty folder, or a path ending in .zip")
         self.preview_text = QPlainTextEdit(readOnly=True)
+        self.results = BatchResults(self.store)
+        self.results.show_in_gallery.connect(self.show_in_gallery)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.preview_text, "Preview")
+        self.tabs.addTab(self.results, "Results")
         self.progress = QProgressBar()
         self.status = QLabel("")
 
@@ -112,7 +121,7 @@ class BatchDialog(QDialog):
 
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        layout.addWidget(self.preview_text)
+        layout.addWidget(self.tabs, 1)
         layout.addWidget(self.progress)
         layout.addWidget(self.status)
         layout.addLayout(buttons)
@@ -211,6 +220,8 @@ class BatchDialog(QDialog):
         self.pause_button.setEnabled(True)
         self.cancel_button.setEnabled(True)
         self.status.setText(f"Batch job {job_id} running…")
+        self._job_id = job_id
+        self.results.set_job(job_id)
         runner = self.runner
 
         def work() -> None:
@@ -245,10 +256,13 @@ class BatchDialog(QDialog):
             records = [self.context.library.get(item.library_image_id) for item in event.items
                        if item.library_image_id is not None]
             self.recorded.emit([record for record in records if record is not None])
+        if self.results.job_id() == self._job_id:
+            self.results.refresh()
 
     def _on_finished(self, summary: Summary) -> None:
         self.summary = summary
         self.runner = None
+        self.results.reload_jobs()
         self.pause_button.setEnabled(False)
         self.pause_button.setText("Pause")
         self.cancel_button.setEnabled(False)

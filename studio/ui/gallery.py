@@ -9,7 +9,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from PySide6.QtCore import QItemSelection, QModelIndex, QSignalBlocker, QSize, Signal
-from PySide6.QtWidgets import QAbstractItemView, QListView, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QLabel,
+    QListView,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from studio.library import ImageRecord, Library
 from studio.ui.gallery_delegate import TILE_SIZE, GalleryDelegate, cost_badge, latency_badge
@@ -119,6 +127,30 @@ def _records(indexes: Iterable[QModelIndex]) -> list[ImageRecord]:
     return [record for record in found if record is not None]
 
 
+class IdsChip(QWidget):
+    """"Showing batch #3 · SKU T-1 — Clear": the gallery limited to a set of images."""
+
+    cleared = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.label = QLabel()
+        self.clear_button = QPushButton("Clear")
+        self.clear_button.setFlat(True)
+        self.clear_button.setToolTip("Show the whole library again")
+        self.clear_button.clicked.connect(self.cleared)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.label)
+        layout.addWidget(self.clear_button)
+        layout.addStretch(1)
+        self.hide()
+
+    def show_text(self, text: str) -> None:
+        self.label.setText(text)
+        self.show()
+
+
 class GalleryPane(QWidget):
     """Filter bar over the grid, wired to one model of `library`."""
 
@@ -134,13 +166,17 @@ class GalleryPane(QWidget):
         self.model = GalleryModel(library, thumbnails, self)
         self.view = GalleryView(self)
         self.view.setModel(self.model)
+        self.ids_chip = IdsChip(self)
+        self._ids: list[int] | None = None  # the images shown, when limited to some
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.filter_bar)
+        layout.addWidget(self.ids_chip)
         layout.addWidget(self.view, 1)
 
         self.filter_bar.set_count(self.model.total)
-        self.filter_bar.filters_changed.connect(lambda filters: self.model.set_filters(**filters))
+        self.filter_bar.filters_changed.connect(self._apply_filters)
+        self.ids_chip.cleared.connect(self.clear_ids)
         self.model.count_changed.connect(self.filter_bar.set_count)
         self.view.selection_changed.connect(self.selection_changed)
         self.view.activated_record.connect(self.activated_record)
@@ -152,7 +188,25 @@ class GalleryPane(QWidget):
         with QSignalBlocker(self.filter_bar):
             self.filter_bar.set_library(library)
         self.model.library = library
-        self.model.set_filters(**self.filter_bar.filters())
+        self._apply_filters(self.filter_bar.filters())
+
+    def show_ids(self, image_ids: Iterable[int], label: str = "") -> None:
+        """Show only these images (a batch's results), under a chip that clears it."""
+        self._ids = list(image_ids)
+        self.ids_chip.show_text(f"Showing {label or f'{len(self._ids)} images'} — ")
+        self._apply_filters(self.filter_bar.filters())
+
+    def clear_ids(self) -> None:
+        self._ids = None
+        self.ids_chip.hide()
+        self._apply_filters(self.filter_bar.filters())
+
+    @property
+    def shown_ids(self) -> list[int] | None:
+        return None if self._ids is None else list(self._ids)
+
+    def _apply_filters(self, filters: dict) -> None:
+        self.model.set_filters(**filters, ids=self._ids)
 
     def add_records(self, records: Iterable[ImageRecord]) -> None:
         """Freshly generated images, shown at the top when the filters let them through."""

@@ -120,13 +120,17 @@ class GalleryModel(QAbstractListModel):
         favourites_only: bool = False,
         since: datetime | None = None,
         until: datetime | None = None,
+        ids: Iterable[int] | None = None,
     ) -> None:
-        """Show only the matching images (None or False: no filter), from the newest."""
+        """Show only the matching images (None or False: no filter), from the newest.
+        `ids` keeps only those images; an empty list shows none."""
         filters: dict[str, Any] = {
             "text": text or None, "backend": backend, "model": model,
             "favourites_only": favourites_only, "since": since, "until": until,
         }
         self._filters = {key: value for key, value in filters.items() if value}
+        if ids is not None:
+            self._filters["ids"] = list(ids)
         self._reload()
 
     def set_library(self, library: Library) -> None:
@@ -154,8 +158,12 @@ class GalleryModel(QAbstractListModel):
             return
         if self._filters:
             ids = [record.id for record in fresh]
+            if "ids" in self._filters:
+                shown = set(self._filters["ids"])
+                ids = [image_id for image_id in ids if image_id in shown]
+            filters = {**self._filters, "ids": ids}
             matching = {record.id for record in
-                        self.library.search(**self._filters, ids=ids, limit=len(ids))}
+                        self.library.search(**filters, limit=max(1, len(ids)))}
             fresh = [record for record in fresh if record.id in matching]
             if not fresh:
                 return

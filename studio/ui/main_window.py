@@ -369,6 +369,7 @@ class MainWindow(QMainWindow):
         if getattr(self, "batch_dialog", None) is None:
             self.batch_dialog = BatchDialog(self.context, self)
             self.batch_dialog.recorded.connect(self.gallery.add_records)
+            self.batch_dialog.show_in_gallery.connect(self.gallery.show_ids)
         self.batch_dialog.show()
         self.batch_dialog.raise_()
         return self.batch_dialog
