@@ -17,8 +17,8 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,6 +31,7 @@ from studio import paths
 from studio.atomic import TEMP_PREFIX, write_bytes_atomic
 from studio.library_schema import SCHEMA_VERSION, LibraryError, migrate
 from studio.metadata import a1111_parameters, encode_png, studio_json
+from studio.sqlite_tx import immediate_transaction
 
 __all__ = ["SCHEMA_VERSION", "ImageRecord", "Library", "LibraryError", "Totals", "fts_query"]
 
@@ -190,17 +191,8 @@ class Library:
 
     # --- SQL helpers --------------------------------------------------------------------
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-                self._conn.execute("COMMIT")
-            except BaseException:
-                if self._conn.in_transaction:
-                    self._conn.execute("ROLLBACK")
-                raise
+    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return immediate_transaction(self._conn, self._lock)
 
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         with self._lock:

@@ -1,9 +1,13 @@
-"""A real StudioContext and MainWindow on a tiny local model, offscreen."""
+"""A real StudioContext and MainWindow on a tiny local model, offscreen; an empty Library."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 
+from studio.library import Library
 from studio.settings import LocalSettings, Settings, save_settings
 
 
@@ -32,3 +36,10 @@ def window(qtbot, context):
     qtbot.addWidget(window)
     window.show()
     return window
+
+
+@pytest.fixture
+def lib(tmp_path: Path) -> Iterator[Library]:
+    library = Library.open(tmp_path / "library")
+    yield library
+    library.close()

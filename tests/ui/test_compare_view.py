@@ -1,8 +1,5 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from PySide6.QtWidgets import QWidget
 
@@ -15,13 +12,6 @@ from studio.ui.compare_view import (
     compare_summary,
 )
 from tests.ui.record_factory import record_image
-
-
-@pytest.fixture
-def lib(tmp_path: Path) -> Iterator[Library]:
-    library = Library.open(tmp_path / "library")
-    yield library
-    library.close()
 
 
 @pytest.fixture

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,13 +12,6 @@ from studio.library import ImageRecord, Library
 from studio.ui import record_text
 from studio.ui.detail_panel import EMPTY_TEXT, DetailPanel
 from tests.ui.record_factory import record_image
-
-
-@pytest.fixture
-def lib(tmp_path: Path) -> Iterator[Library]:
-    library = Library.open(tmp_path / "library")
-    yield library
-    library.close()
 
 
 @pytest.fixture

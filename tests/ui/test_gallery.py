@@ -30,13 +30,6 @@ from tests.ui.gallery_data import T0, Row, insert_rows
 
 
 @pytest.fixture
-def lib(tmp_path: Path) -> Iterator[Library]:
-    library = Library.open(tmp_path / "library")
-    yield library
-    library.close()
-
-
-@pytest.fixture
 def thumbnails(tmp_path: Path, qapp) -> Iterator[ThumbnailCache]:
     cache = ThumbnailCache(tmp_path / "thumbs")
     yield cache

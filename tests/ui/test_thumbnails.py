@@ -17,13 +17,6 @@ from tests.ui.gallery_data import Row, insert_rows, tiny_png
 
 
 @pytest.fixture
-def lib(tmp_path: Path) -> Iterator[Library]:
-    library = Library.open(tmp_path / "library")
-    yield library
-    library.close()
-
-
-@pytest.fixture
 def cache(tmp_path: Path, qapp) -> Iterator[ThumbnailCache]:
     thumbs = ThumbnailCache(tmp_path / "thumbs")
     yield thumbs
