@@ -32,9 +32,9 @@ from PySide6.QtCore import QPoint, Qt  # noqa: E402
 from PySide6.QtGui import QPixmap  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from studio.library import Library  # noqa: E402
-from studio.ui.gallery import GalleryPane, MissingRole  # noqa: E402
-from studio.ui.thumbnails import ThumbnailCache  # noqa: E402
+from studio.library.store import Library  # noqa: E402
+from studio.ui.gallery.pane import GalleryPane, MissingRole  # noqa: E402
+from studio.ui.gallery.thumbnails import ThumbnailCache  # noqa: E402
 
 WORDS = ("red blue green black white leather canvas suede sneaker handbag mug lamp chair "
          "watch bottle studio light soft shadow marble wooden table minimal flat lay "

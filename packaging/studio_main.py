@@ -29,7 +29,7 @@ def _give_windowed_app_a_stdout() -> None:
 def main() -> int:
     multiprocessing.freeze_support()
     _give_windowed_app_a_stdout()
-    from studio.cli import main as studio_main
+    from studio.cli.main import main as studio_main
 
     return studio_main()
 

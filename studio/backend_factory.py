@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from backends.errors import BackendUnavailable
 from backends.types import Backend
-from studio.pricing import electricity_price
-from studio.settings import Settings
+from studio.costs.pricing import electricity_price
+from studio.settings.values import Settings
 
 
 def energy_price_for(settings: Settings):
@@ -34,7 +34,7 @@ def create_backend(settings: Settings) -> Backend:
 def create_bedrock_backend(settings: Settings):
     """The Bedrock backend for settings.bedrock; the UI also calls its test_connection()."""
     from backends.bedrock import BedrockBackend, BedrockPriceBook
-    from studio.pricing import bedrock_prices
+    from studio.costs.pricing import bedrock_prices
 
     section = settings.bedrock
     prices = BedrockPriceBook.from_dict(bedrock_prices(settings.costs, section.model))
@@ -51,7 +51,7 @@ def create_sagemaker_backend(settings: Settings):
     from backends.errors import BackendError
     from backends.sagemaker import SageMakerBackend
     from backends.sagemaker.session import make_session, resolve_region
-    from studio.pricing import sagemaker_price_for
+    from studio.costs.pricing import sagemaker_price_for
 
     section = settings.sagemaker
     try:  # the region requests will use; a bad profile is reported on first use instead

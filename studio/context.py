@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from studio.backend_factory import BackendProvider
-from studio.jobs import JobQueue
-from studio.library import Library
-from studio.session import Session
-from studio.settings_store import SettingsStore
-from studio.spending import SpendingGuard
+from studio.costs.session_totals import Session
+from studio.costs.spending import SpendingGuard
+from studio.generation.job_queue import JobQueue
+from studio.library.store import Library
+from studio.settings.store import SettingsStore
 
 
 @dataclass

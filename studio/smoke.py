@@ -77,8 +77,8 @@ def _check_components() -> str:
 
 
 def _check_resources() -> str:
+    from studio.costs.pricing import price_file
     from studio.paths import resources_dir
-    from studio.pricing import price_file
 
     root = resources_dir()
     for name in ("bedrock", "sagemaker", "electricity"):
@@ -91,7 +91,7 @@ def _check_resources() -> str:
 
 def _check_backends() -> str:
     from studio.backend_factory import create_backend
-    from studio.settings import BACKENDS, Settings
+    from studio.settings.values import BACKENDS, Settings
 
     described = []
     for name in BACKENDS:
@@ -106,7 +106,7 @@ def _check_window() -> str:
 
     from studio.context import StudioContext
     from studio.ui.app import prepare_application
-    from studio.ui.main_window import MainWindow
+    from studio.ui.window.main_window import MainWindow
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
     follower = prepare_application(app)  # type: ignore[arg-type]

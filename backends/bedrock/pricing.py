@@ -1,7 +1,7 @@
 """Per-image list prices from the price book (resources/prices/bedrock.json), as Costs.
 
 The backend is handed a BedrockPriceBook; it never reads files itself, because the price
-book belongs to the app (studio.pricing) and backends do not import studio.
+book belongs to the app (studio.costs.pricing) and backends do not import studio.
 """
 
 from __future__ import annotations

@@ -25,8 +25,8 @@ from studio.batch.export import Exporter
 from studio.batch.manifest import ManifestRow
 from studio.batch.presets import OutputPreset
 from studio.batch.store import BatchStore, Item
-from studio.budget import Budget, BudgetExceeded
-from studio.library import ImageRecord, Library, LibraryError
+from studio.costs.budget import Budget, BudgetExceeded
+from studio.library.store import ImageRecord, Library, LibraryError
 
 LOCAL_IMAGES_PER_CALL = 4
 MAX_BACKOFF_S = 30.0

@@ -35,8 +35,8 @@ def run(argv: Sequence[str] = ()) -> int:
     app = QApplication.instance() or QApplication([sys.argv[0], *argv])
     try:
         from studio.context import StudioContext
-        from studio.ui.file_open import FileOpenFilter
-        from studio.ui.main_window import MainWindow
+        from studio.ui.window.file_open import FileOpenFilter
+        from studio.ui.window.main_window import MainWindow
 
         _log_to_file()
         prepare_application(app)

@@ -25,7 +25,7 @@ from studio.batch.plan import parse_templates, plan_items
 from studio.batch.presets import OutputPreset
 from studio.batch.runner import BatchRunner, RunnerConfig
 from studio.batch.store import BatchStore
-from studio.library import Library
+from studio.library.store import Library
 
 
 class FakeBackend:

@@ -15,7 +15,7 @@ from PIL import Image
 
 from studio.batch.catalog import load_catalog
 from studio.batch.products import IMAGE_COLUMNS, find_image_column, image_value
-from studio.cli import main
+from studio.cli.main import main
 from studio.product import Placement, prepare_product
 from tests.product.photos import product_photo, rgba_product
 

@@ -11,8 +11,8 @@ import pytest
 
 from studio.batch.presets import get_preset
 from studio.batch.store import BatchStore
-from studio.budget import Budget
-from studio.library import Library
+from studio.costs.budget import Budget
+from studio.library.store import Library
 from tests.batch.fakes import FakeBackend, make_job, make_runner
 
 

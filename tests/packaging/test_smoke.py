@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _studio_command() -> list[str]:
     script = Path(sys.executable).parent / ("studio.exe" if os.name == "nt" else "studio")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "studio.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "studio.cli.main"]
 
 
 def _clean_env(home: Path) -> dict[str, str]:

@@ -7,7 +7,7 @@ import sys
 
 
 def test_the_product_core_and_its_dialog_import_light() -> None:
-    code = ("import sys, studio.product, studio.cli_product, studio.ui.product.dialog; "
+    code = ("import sys, studio.product, studio.cli.product, studio.ui.product.dialog; "
             "heavy = {'torch', 'cv2', 'diffusers', 'boto3'} & set(sys.modules); "
             "sys.exit(f'imported {heavy}' if heavy else 0)")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

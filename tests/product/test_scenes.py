@@ -18,7 +18,7 @@ from backends.types import (
     GenerationResult,
     Timings,
 )
-from studio.library import Library
+from studio.library.store import Library
 from studio.product import ProductSceneBackend, generate_product_scenes, place_product
 from studio.product.importing import decode_product_photo
 from tests.product.photos import product_photo

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from studio.library import Library
-from studio.settings import LocalSettings, Settings, save_settings
+from studio.library.store import Library
+from studio.settings.values import LocalSettings, Settings, save_settings
 
 
 @pytest.fixture
@@ -30,7 +30,7 @@ def context(tiny_settings):
 
 @pytest.fixture
 def window(qtbot, context):
-    from studio.ui.main_window import MainWindow
+    from studio.ui.window.main_window import MainWindow
 
     window = MainWindow(context)
     qtbot.addWidget(window)

@@ -33,7 +33,7 @@ def test_the_dialog_lists_components_and_marks_missing_ones(qtbot) -> None:
 
 def test_help_about_opens_it_from_the_main_window(qtbot, studio_home, monkeypatch) -> None:
     from studio.context import StudioContext
-    from studio.ui.main_window import MainWindow
+    from studio.ui.window.main_window import MainWindow
 
     shown: list[AboutDialog] = []
     monkeypatch.setattr(AboutDialog, "exec", lambda self: shown.append(self) or 0)

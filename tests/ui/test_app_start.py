@@ -11,7 +11,7 @@ from PySide6.QtGui import QFileOpenEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from studio.ui import app as studio_app
-from studio.ui.file_open import FileOpenFilter
+from studio.ui.window.file_open import FileOpenFilter
 
 
 def test_files_opened_before_the_window_exists_wait_for_it(qapp: QApplication) -> None:

@@ -33,12 +33,12 @@ from PySide6.QtWidgets import (
 
 from backends.errors import BackendError, InvalidRequest
 from backends.types import GenerationRequest
-from studio.presets import size_presets
 from studio.product import Placement, ProductSceneBackend, place_product
 from studio.product.importing import ProductPhoto, load_product_photo
 from studio.product.masks import product_mask
 from studio.product.placement import POSITIONS
 from studio.product.project import ProductProject, find_project, save_project
+from studio.size_presets import size_presets
 from studio.ui.product.mask_editor import MaskEditor
 
 ORIGIN_TEXT = {"alpha": "from the photo's transparency", "auto": "found automatically",

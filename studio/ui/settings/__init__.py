@@ -1,1 +1,1 @@
-"""The pages and parts of the Settings dialog (studio.ui.settings_dialog assembles them)."""
+"""The pages and parts of the Settings dialog (studio.ui.settings.dialog assembles them)."""

@@ -13,8 +13,13 @@ from urllib.parse import urlparse
 
 from PySide6.QtWidgets import QComboBox, QLineEdit, QSpinBox, QWidget
 
-from studio.aws_choices import aws_profiles, aws_regions, bedrock_models, sagemaker_instance_types
-from studio.settings import Settings
+from studio.settings.aws_choices import (
+    aws_profiles,
+    aws_regions,
+    bedrock_models,
+    sagemaker_instance_types,
+)
+from studio.settings.values import Settings
 from studio.ui.settings.connection import ConnectionTester, TestConnection
 from studio.ui.settings.form import SettingsPage, editable_combo, set_combo_data
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
-from studio.settings import Settings
+from studio.settings.values import Settings
 from studio.ui.settings.form import ERROR_COLOR
 
 TestConnection = Callable[[Settings], str]

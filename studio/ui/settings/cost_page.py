@@ -6,8 +6,8 @@ import dataclasses
 
 from PySide6.QtWidgets import QLineEdit, QWidget
 
-from studio.pricing import overrides_dir, price_file, sagemaker_price
-from studio.settings import Settings
+from studio.costs.pricing import overrides_dir, price_file, sagemaker_price
+from studio.settings.values import Settings
 from studio.ui.settings.form import SettingsPage, hint_label, parse_number
 
 MAX_BUDGET = 1_000_000.0

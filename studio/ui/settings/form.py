@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.settings import Settings
+from studio.settings.values import Settings
 
 ERROR_COLOR = "#c62828"
 COMPACT_WIDTHS = (140, 200)  # min, max

@@ -24,9 +24,9 @@ import backends.local as local_backend
 from backends.errors import BackendError
 from backends.local.sources import resolve
 from backends.types import MAX_SIDE, MAX_STEPS, MIN_SIDE, SIDE_MULTIPLE
+from studio.costs.pricing import electricity_price, price_file
 from studio.paths import studio_home
-from studio.pricing import electricity_price, price_file
-from studio.settings import Settings
+from studio.settings.values import Settings
 from studio.ui.settings.form import (
     SettingsPage,
     hint_label,

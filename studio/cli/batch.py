@@ -1,0 +1,376 @@
+"""`studio batch`: a product catalog to named, preset-sized images with a manifest, resumable.
+
+Exit codes: 0 every image made; 1 some items failed (the summary lists them); 2 fix the
+command; 3 the backend is unavailable; 5 stopped before the budget would be exceeded;
+130 interrupted. Everything stopped early is resumable with `--resume ID`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import signal
+import sys
+import time
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from backends.errors import InvalidRequest
+from backends.types import CancelToken, GenerationRequest, random_seed
+from studio.cli.options import add_generation_options, path_arg, request_fields, settings_from_args
+
+
+def _fill(text: str) -> float | str:
+    from studio.cli.product import _fill as product_fill
+
+    return product_fill(text)
+
+
+EXIT_FAILED, EXIT_UNAVAILABLE, EXIT_BUDGET, EXIT_CANCELLED = 1, 3, 5, 130
+
+
+def add_batch_commands(subparsers: Any) -> None:
+    batch = subparsers.add_parser(
+        "batch", help="make images for every product of a catalog (CSV, JSON, JSONL)",
+        description="Catalog × template × variant matrix -> {sku}/{sku}_{variant}.{ext} plus "
+                    "manifest.csv/json. The job is kept in SQLite: --resume ID continues it.")
+    batch.add_argument("catalog", nargs="?", type=path_arg,
+                       help="CSV (Shopify, WooCommerce or any sheet), JSON or JSONL")
+    batch.add_argument("--template", help="prompt with {column} placeholders")
+    batch.add_argument("--negative", default="", help="negative prompt template")
+    batch.add_argument("--axis", action="append", default=[], metavar="NAME=V1|V2",
+                       help="a variant axis, e.g. background='white studio|marble counter'")
+    batch.add_argument("--seeds", type=int, default=1, help="images per combination")
+    batch.add_argument("--seed", type=int, help="first seed (default: random, recorded)")
+    batch.add_argument("--map", action="append", default=[], metavar="COLUMN=SOURCE",
+                       help="take a column from another one, e.g. sku='Item Code'")
+    batch.add_argument("--preset", help="marketplace output preset (see --presets); without "
+                                        "one the images keep the generated size, as PNG")
+    batch.add_argument("--out", type=path_arg, help="export folder, or a path ending in .zip")
+    batch.add_argument("--image-column", metavar="NAME",
+                       help="column with each product's photo (path or URL); found by itself "
+                            "when named image, image_path, product_image, Image Src or Images")
+    batch.add_argument("--fill", type=_fill, help="share of the frame the product photo fills "
+                                                  "(0.05-1, default 0.85) or 'native'")
+    add_generation_options(batch)
+    batch.add_argument("--concurrency", type=int, help="requests in flight on remote backends "
+                                                       "(default 4; the local GPU runs one)")
+    batch.add_argument("--retries", type=int, help="tries after a temporary failure (default 3)")
+    batch.add_argument("--budget", type=float, metavar="USD",
+                       help="stop before the job's spending would pass this")
+    batch.add_argument("--resume", type=int, metavar="ID", help="continue a job")
+    batch.add_argument("--list", action="store_true", help="show batch jobs")
+    batch.add_argument("--presets", action="store_true", help="show the output presets")
+    batch.add_argument("--dry-run", action="store_true",
+                       help="show the plan, preview and estimate; make nothing")
+    batch.add_argument("--json", action="store_true", help="JSON lines on stdout")
+    batch.add_argument("--retry-delay", type=float, default=1.0, help=argparse.SUPPRESS)
+    batch.set_defaults(handler=run_batch)
+
+
+def run_batch(args: argparse.Namespace) -> int:
+    if args.list:
+        return _list_jobs(args.json)
+    if args.presets:
+        return _list_presets(args.json)
+    for name in ("concurrency", "retries", "seeds"):
+        value = getattr(args, name)
+        if value is not None and value < (0 if name == "retries" else 1):
+            raise InvalidRequest(f"--{name} must be at least {0 if name == 'retries' else 1}.")
+    if args.budget is not None and not args.budget >= 0:
+        raise InvalidRequest("--budget is zero or more dollars.")
+    if args.resume is not None:
+        return _resume(args)
+    if args.catalog is None or args.template is None:
+        raise InvalidRequest("Give a catalog and --template (or --resume ID, or --list).")
+    return _new_job(args)
+
+
+def _new_job(args: argparse.Namespace) -> int:
+    from studio.backend_factory import create_backend
+    from studio.batch.catalog import load_catalog, parse_mapping
+    from studio.batch.export import check_new_output
+    from studio.batch.matrix import Axis
+    from studio.batch.plan import BatchSpec, estimate_batch, prepare_batch
+    from studio.batch.presets import get_preset
+    from studio.batch.products import find_image_column
+    from studio.batch.store import BatchStore
+    from studio.library.store import Library
+
+    settings = settings_from_args(args)
+    catalog = load_catalog(args.catalog, parse_mapping(args.map))
+    err = sys.stderr
+    print(f"Catalog {args.catalog.name}: {catalog.kind}, {len(catalog.products)} products "
+          f"({catalog.encoding}{', ' + repr(catalog.delimiter) if catalog.delimiter else ''})",
+          file=err)
+    for problem in catalog.problems:
+        print(f"  skipped {problem}", file=err)
+    if not catalog.products:
+        raise InvalidRequest(f"No usable products in {args.catalog.name}.")
+    image_column = find_image_column(catalog, args.image_column)
+    if image_column:
+        print(f"Product photos from column {image_column!r}: each scene is made around the "
+              "product", file=err)
+    elif args.fill is not None:
+        raise InvalidRequest("--fill places product photos: the catalog has no image column "
+                             "(name it with --image-column).")
+    axes = [Axis.parse(text) for text in args.axis]
+    preset = get_preset(args.preset) if args.preset else None
+    size = (preset.generation_size(max(settings.default_width, settings.default_height))
+            if preset else None)
+    fields = request_fields(args, settings, size)
+    base_seed = args.seed if args.seed is not None else random_seed()
+    base_request = GenerationRequest(prompt="batch", seed=base_seed, **fields)
+    out = args.out or _default_out(args.catalog)
+    spec = BatchSpec(
+        catalog=str(args.catalog.resolve()), out=str(out.resolve()), template=args.template,
+        negative=args.negative, axes=[(a.name, list(a.values)) for a in axes],
+        seeds=args.seeds, base_seed=base_seed, preset=args.preset,
+        mapping=parse_mapping(args.map), request=fields, settings=_settings_dict(settings),
+        concurrency=args.concurrency or 4, retries=3 if args.retries is None else args.retries,
+        budget_usd=args.budget, image_column=image_column, fill=args.fill)
+    prepared = prepare_batch(catalog, spec, preset)
+    items = prepared.items
+    for line in prepared.preview(limit=3):
+        print(f"  {line}", file=err)
+    backend = create_backend(settings)
+    library = Library.open(settings.library_path())
+    estimate = estimate_batch(backend, base_request, items, library, spec.concurrency)
+    print(estimate.describe(), file=err)
+    if args.budget is not None and estimate.usd > args.budget:
+        print(f"The estimate is over the ${args.budget:.2f} budget: the batch will stop before "
+              "passing it.", file=err)
+    if args.dry_run:
+        if args.json:
+            print(json.dumps({"event": "plan", "products": len(catalog.products),
+                              "problems": [str(p) for p in catalog.problems],
+                              "images": estimate.images, "estimate_usd": estimate.usd,
+                              "estimate_s": estimate.seconds, "preview": prepared.preview(),
+                              "files": [i.file for i in items[:20]]}))
+        return 0
+    check_new_output(out)
+    store = BatchStore()
+    job_id = store.create_job(spec.catalog, spec.out, spec.to_dict(), items)
+    print(f"Batch job {job_id} → {out}  (continue it any time: studio batch --resume {job_id})",
+          file=err)
+    return _run(store, job_id, spec, settings, backend, library, args)
+
+
+def _resume(args: argparse.Namespace) -> int:
+    from studio.backend_factory import create_backend
+    from studio.batch.plan import BatchSpec
+    from studio.batch.store import BatchStore
+    from studio.library.store import Library
+    from studio.settings.values import Settings, _from_dict
+
+    store = BatchStore()
+    info = store.job(args.resume)
+    spec = BatchSpec.from_dict(info.spec)
+    overrides = {k: v for k, v in {"budget_usd": args.budget, "concurrency": args.concurrency,
+                                   "retries": args.retries}.items() if v is not None}
+    if overrides:
+        spec = BatchSpec.from_dict({**spec.to_dict(), **overrides})
+        store.update_spec(args.resume, spec.to_dict())
+    settings = _from_dict(Settings, spec.settings)
+    again = store.reset_failed(args.resume)
+    pending = store.job(args.resume).total - store.job(args.resume).counts["done"]
+    print(f"Resuming batch job {args.resume}: {pending} of {info.total} images to go"
+          f"{f' ({again} failed before, tried again)' if again else ''}", file=sys.stderr)
+    backend = create_backend(settings)
+    library = Library.open(settings.library_path())
+    return _run(store, args.resume, spec, settings, backend, library, args)
+
+
+def _run(store: Any, job_id: int, spec: Any, settings: Any, backend: Any, library: Any,
+         args: argparse.Namespace) -> int:
+    from studio.batch.export import Exporter
+    from studio.batch.presets import get_preset
+    from studio.batch.runner import BatchRunner, RunnerConfig
+    from studio.costs.budget import Budget
+
+    preset = get_preset(spec.preset) if spec.preset else None
+    base_request = GenerationRequest(prompt="batch", seed=spec.base_seed, **spec.request)
+    config = RunnerConfig(concurrency=spec.concurrency, retries=spec.retries,
+                          backoff_s=args.retry_delay,
+                          budget=Budget(spec.budget_usd) if spec.budget_usd is not None else None)
+    products = None
+    if spec.image_column:
+        from studio.batch.catalog import load_catalog
+        from studio.batch.products import ProductScenes
+
+        products = ProductScenes(load_catalog(Path(spec.catalog), spec.mapping),
+                                 spec.image_column, spec.fill)
+    exporter = Exporter(job_id, Path(spec.out))
+    printer = ProgressPrinter(Path(spec.out), args.json)
+    cancel = CancelToken()
+    with _job_lock(job_id), _sigint_cancels(cancel):
+        runner = BatchRunner(store, job_id, backend, library, base_request, preset, exporter,
+                             config, on_event=printer, cancel=cancel, products=products)
+        summary = runner.run()
+    printer.summary(summary, Path(spec.out))
+    if summary.state == "cancelled":
+        return EXIT_CANCELLED
+    if summary.failed:
+        return EXIT_FAILED
+    if summary.state == "stopped":
+        return EXIT_BUDGET if "budget" in summary.message else EXIT_UNAVAILABLE
+    return 0
+
+
+class ProgressPrinter:
+    """done/total, failures, money and ETA: one redrawn line on a terminal, else one line per
+    image; with --json, one JSON object per event on stdout."""
+
+    def __init__(self, out: Path, as_json: bool, stream: TextIO | None = None) -> None:
+        self.out, self.as_json = out, as_json
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
+        self._last = 0.0
+
+    def __call__(self, event: Any) -> None:
+        from studio.batch.matrix import format_duration
+
+        eta = format_duration(event.eta_s) if event.eta_s is not None else "…"
+        if self.as_json:
+            base = {"event": "image" if event.kind == "progress" else event.kind,
+                    "done": event.done, "failed": event.failed, "total": event.total,
+                    "spent_usd": round(event.spent_usd, 6),
+                    "eta_s": round(event.eta_s, 1) if event.eta_s is not None else None}
+            if event.kind == "progress":
+                for item in event.items:
+                    print(json.dumps({**base, "sku": item.sku, "variant": item.variant,
+                                      "file": item.file, "seed": item.seed}), flush=True)
+            else:
+                print(json.dumps({**base, "message": event.message}), flush=True)
+            return
+        width = 24
+        filled = int(width * event.done / max(1, event.total))
+        line = (f"[{'#' * filled}{'-' * (width - filled)}] {event.done}/{event.total}"
+                f"{f' · {event.failed} failed' if event.failed else ''} · "
+                f"${event.spent_usd:.4f} spent · ETA {eta}")
+        if event.kind != "progress":
+            print(("\n" if self.tty else "") + event.message, file=self.stream, flush=True)
+        if self.tty:
+            now = time.monotonic()
+            if now - self._last > 0.1 or event.done == event.total:
+                print(f"\r{line:<90}", end="", file=self.stream, flush=True)
+                self._last = now
+        elif event.kind == "progress":
+            print(line, file=self.stream, flush=True)
+
+    def summary(self, summary: Any, out: Path) -> None:
+        if self.tty:
+            print(file=self.stream)
+        if self.as_json:
+            print(json.dumps({"event": "summary", "job": summary.job_id, "state": summary.state,
+                              "total": summary.total, "done": summary.done,
+                              "failed": summary.failed, "spent_usd": summary.spent_usd,
+                              "out": str(out), "message": summary.message,
+                              "failures": [{"sku": s, "variant": v, "reason": r}
+                                           for s, v, r in summary.failures]}), flush=True)
+            return
+        print(f"Batch job {summary.job_id} {summary.state}: {summary.done}/{summary.total} "
+              f"images, {summary.failed} failed, ${summary.spent_usd:.4f} spent → {out}")
+        for sku, variant, reason in summary.failures:
+            print(f"  failed {sku} {variant}: {reason}")
+        if summary.message:
+            print(f"  {summary.message}")
+        if summary.state != "finished":
+            print(f"  Continue with: studio batch --resume {summary.job_id}")
+
+
+def _list_jobs(as_json: bool) -> int:
+    from studio.batch.store import BatchStore
+
+    jobs = BatchStore().jobs()
+    if not jobs and not as_json:
+        print("No batch jobs yet.", file=sys.stderr)
+    for job in jobs:
+        if job.state == "running" and not _held_elsewhere(job.id):
+            job = dataclasses.replace(job, state="interrupted")  # killed: resume it
+        if as_json:
+            print(json.dumps({"id": job.id, "state": job.state, "created_at": job.created_at,
+                              "updated_at": job.updated_at, "catalog": job.catalog,
+                              "out": job.out, "total": job.total, **job.counts,
+                              "spent_usd": job.spent_usd}))
+        else:
+            print(f"{job.id:>4}  {job.state:<9} {job.counts['done']:>5}/{job.total:<5} "
+                  f"{job.counts['failed']:>3} failed  ${job.spent_usd:>9.4f}  "
+                  f"{job.created_at[:16]}  {Path(job.catalog).name} → {job.out}")
+    return 0
+
+
+def _list_presets(as_json: bool) -> int:
+    from studio.batch.presets import marketplace_presets
+
+    for preset in marketplace_presets().values():
+        if as_json:
+            print(json.dumps({"name": preset.name, "label": preset.label, "width": preset.width,
+                              "height": preset.height, "fit": preset.fit,
+                              "format": preset.format, "pure_white": preset.pure_white}))
+        else:
+            print(f"{preset.name:<20} {preset.label}")
+    return 0
+
+
+def _default_out(catalog: Path) -> Path:
+    from studio import paths
+
+    stamp = datetime.now(UTC).astimezone().strftime("%Y%m%d-%H%M%S")
+    return paths.studio_home() / "exports" / f"{catalog.stem}-{stamp}"
+
+
+def _settings_dict(settings: Any) -> dict[str, Any]:
+    return dataclasses.asdict(settings)
+
+
+@contextmanager
+def _sigint_cancels(cancel: CancelToken):
+    try:
+        previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
+    except ValueError:  # not the main thread (tests, embedding): nothing to hook
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _held_elsewhere(job_id: int) -> bool:
+    try:
+        with _job_lock(job_id):
+            return False
+    except InvalidRequest:
+        return True
+
+
+@contextmanager
+def _job_lock(job_id: int):
+    """One process per job: two resumes of the same job would make images twice. The OS
+    drops the lock when the process dies, even by kill -9."""
+    from studio import paths
+
+    folder = paths.studio_home() / "batches" / str(job_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / "lock", "a+b") as handle:
+        try:
+            import fcntl
+        except ImportError:  # Windows: msvcrt locks the first byte instead
+            import msvcrt
+
+            try:
+                msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+            except OSError as exc:
+                raise InvalidRequest(f"Batch job {job_id} is running in another "
+                                     "process.") from exc
+            yield
+            return
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            raise InvalidRequest(f"Batch job {job_id} is running in another process.") from exc
+        yield

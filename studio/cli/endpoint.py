@@ -1,0 +1,280 @@
+"""`studio endpoint …`: serve the endpoint handler locally, package it, deploy it to SageMaker,
+check on it and delete it.
+
+Every command that creates or keeps a running endpoint says what it costs per hour, since a
+real-time endpoint is billed while it is up, busy or idle.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import json
+import sys
+from typing import Any
+
+from backends.errors import BackendError, BackendUnavailable, InvalidRequest
+
+
+def add_endpoint_commands(subparsers: Any) -> None:
+    endpoint = subparsers.add_parser(
+        "endpoint", help="serve, package, deploy and manage a SageMaker endpoint")
+    commands = endpoint.add_subparsers(dest="endpoint_command", metavar="COMMAND", required=True)
+
+    serve = commands.add_parser("serve", help="run the endpoint handler as a local server")
+    serve.add_argument("--model", required=True, help="diffusers folder or hub id")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to bind (default loopback; there is no authentication)")
+    serve.add_argument("--port", type=int, default=8080, help="0 picks a free port")
+    serve.add_argument("--endpoint-name", help="answer only /endpoints/THIS/invocations "
+                                               "(default: any name)")
+    serve.set_defaults(handler=run_serve)
+
+    package = commands.add_parser("package", help="build model.tar.gz for SageMaker")
+    package.add_argument("--model", required=True, help="diffusers folder, or for inferentia2 "
+                                                        "a folder from `optimum-cli export neuron`")
+    package.add_argument("--out", required=True, help="where to write model.tar.gz")
+    package.add_argument("--target", choices=["gpu", "inferentia2"], default="gpu")
+    package.set_defaults(handler=run_package)
+
+    deploy = commands.add_parser("deploy", help="create the model, endpoint config and endpoint")
+    deploy.add_argument("--name", required=True, help="endpoint name")
+    deploy.add_argument("--model-data", required=True, help="s3:// URL of model.tar.gz")
+    deploy.add_argument("--instance-type", required=True,
+                        help="ml.inf2.xlarge, ml.inf2.8xlarge, ml.g5.xlarge, ml.g6.xlarge, …")
+    deploy.add_argument("--instance-count", type=int, default=1)
+    deploy.add_argument("--role", help="execution role ARN (default: the account's one "
+                                       "AmazonSageMaker-ExecutionRole-*)")
+    deploy.add_argument("--image-uri", help="container image (default: the Hugging Face "
+                                            "inference container for the instance and region)")
+    deploy.add_argument("--async-output", help="s3:// folder: make an asynchronous endpoint")
+    deploy.add_argument("--no-wait", action="store_true", help="return once creation starts")
+    deploy.add_argument("--poll-seconds", type=float, default=15.0, help=argparse.SUPPRESS)
+    _aws_arguments(deploy)
+    deploy.set_defaults(handler=run_deploy)
+
+    status = commands.add_parser("status", help="show an endpoint's state, instances and cost")
+    status.add_argument("name")
+    status.add_argument("--json", action="store_true")
+    _aws_arguments(status)
+    status.set_defaults(handler=run_status)
+
+    delete = commands.add_parser("delete", help="delete an endpoint (billing stops)")
+    delete.add_argument("name")
+    delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    delete.add_argument("--keep-model", action="store_true",
+                        help="keep the SageMaker model for a later deploy")
+    _aws_arguments(delete)
+    delete.set_defaults(handler=run_delete)
+
+
+def _aws_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--region", help="default: Settings → SageMaker, then your profile's")
+    parser.add_argument("--profile", help="AWS profile (default: Settings → SageMaker)")
+
+
+# --- serve ---------------------------------------------------------------------------------
+
+def run_serve(args: argparse.Namespace) -> int:
+    from backends.endpoint.server import EndpointServer
+
+    if not _is_loopback(args.host):
+        print(f"studio: warning: serving on {args.host} lets anyone who can reach it generate "
+              "on this machine; there is no authentication.", file=sys.stderr)
+    try:
+        server = EndpointServer(None, host=args.host, port=args.port,
+                                endpoint_name=args.endpoint_name, access_log=_log_line)
+    except OSError as exc:
+        raise BackendUnavailable(f"Cannot listen on {args.host}:{args.port} ({exc.strerror}). "
+                                 "Choose another --port, or stop what is using it.") from exc
+    try:
+        print(f"Loading {args.model} …", file=sys.stderr, flush=True)
+        try:
+            server.load_model(args.model)
+        except (OSError, ValueError, RuntimeError, ImportError) as exc:
+            raise BackendUnavailable(f"Could not load the model {args.model!r}: {exc}") from exc
+        print(f"Serving {server.model.model} on {server.url}", flush=True)
+        name = args.endpoint_name or "local"
+        print(f"Try: studio generate --backend sagemaker --endpoint {name} --endpoint-url "
+              f"{server.url} --prompt \"…\"   (Ctrl+C stops the server)", file=sys.stderr,
+              flush=True)
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+    return 0
+
+
+def _log_line(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+# --- package -------------------------------------------------------------------------------
+
+def run_package(args: argparse.Namespace) -> int:
+    from backends.endpoint.packaging import package_model
+
+    report = package_model(args.model, args.out, args.target)
+    print(f"Wrote {report.path} ({report.bytes / 1e6:.1f} MB, {report.files} files) for "
+          f"{report.target}.")
+    example = "ml.inf2.xlarge" if report.target == "inferentia2" else "ml.g5.xlarge"
+    print(f"Next: aws s3 cp {report.path} s3://YOUR-BUCKET/studio/{report.model}/model.tar.gz\n"
+          f"      studio endpoint deploy --name {_endpoint_name(report.model)} --model-data "
+          f"s3://YOUR-BUCKET/studio/{report.model}/model.tar.gz --instance-type {example}",
+          file=sys.stderr)
+    return 0
+
+
+def _endpoint_name(model: str) -> str:
+    cleaned = "".join(c if c.isalnum() else "-" for c in model).strip("-")
+    return f"studio-{cleaned}"[:63].rstrip("-")
+
+
+# --- deploy, status, delete ----------------------------------------------------------------
+
+def run_deploy(args: argparse.Namespace) -> int:
+    from backends.endpoint.deploy import deploy, find_execution_role, plan_deployment
+    from backends.sagemaker.errors import Target, map_error
+
+    client, session, region = _sagemaker_client(args)
+    role = args.role
+    if not role:
+        try:
+            role = find_execution_role(session.client("iam"))
+        except BackendError:
+            raise
+        except Exception as exc:
+            raise map_error(exc, Target(args.name, region), action="find a role for") from exc
+    plan = plan_deployment(args.name, args.model_data, args.instance_type, region=region,
+                           role=role, image=args.image_uri or "",
+                           instance_count=args.instance_count,
+                           async_output=args.async_output or "")
+    print(f"Deploying {plan.name} in {region}: {plan.instance_count} × {plan.instance_type} "
+          f"({plan.target})\n  image {plan.image}\n  model {plan.model_data}\n  role  {role}",
+          file=sys.stderr)
+    print(f"  {_cost_line(plan.instance_type, plan.instance_count, region)}", file=sys.stderr)
+    status = deploy(client, plan, region=region, wait=not args.no_wait,
+                    poll_s=args.poll_seconds, on_status=_progress_printer())
+    if not status.in_service:
+        print(f"Endpoint {plan.name} is {status.status}. Follow it with `studio endpoint status "
+              f"{plan.name}`.")
+        return 0
+    print(f"Endpoint {plan.name} is InService on {status.fleet} in {region}.")
+    print(f"Generate: studio generate --backend sagemaker --endpoint {plan.name} --region "
+          f"{region} --prompt \"…\"\nDelete it when you are done: studio endpoint delete "
+          f"{plan.name}", file=sys.stderr)
+    return 0
+
+
+def run_status(args: argparse.Namespace) -> int:
+    from backends.endpoint.deploy import endpoint_status
+
+    client, _, region = _sagemaker_client(args)
+    status = endpoint_status(client, args.name, region=region)
+    hourly = _hourly(status.instance_type, status.instance_count, region)
+    if args.json:
+        print(json.dumps({
+            "name": status.name, "status": status.status, "region": region,
+            "instance_type": status.instance_type, "instance_count": status.instance_count,
+            "failure_reason": status.failure_reason or None,
+            "created": status.created.isoformat() if status.created else None,
+            "usd_per_hour": hourly, "async_output": status.async_output or None,
+        }))
+        return 0
+    created = f", created {status.created:%Y-%m-%d %H:%M}" if status.created else ""
+    print(f"Endpoint {status.name}: {status.status} on {status.fleet} in {region}{created}.")
+    if status.failure_reason:
+        print(f"  Failure: {status.failure_reason}")
+    if status.status not in ("Failed", "Deleting"):
+        print(f"  {_cost_line(status.instance_type, status.instance_count, region)} Delete it "
+              f"with `studio endpoint delete {status.name}`.")
+    return 0
+
+
+def run_delete(args: argparse.Namespace) -> int:
+    from backends.endpoint.deploy import delete_endpoint, endpoint_status
+    from backends.sagemaker.errors import EndpointNotFound
+
+    client, _, region = _sagemaker_client(args)
+    try:
+        status = endpoint_status(client, args.name, region=region)
+    except EndpointNotFound:
+        status = None
+    running = ""
+    if status is not None:
+        running = _cost_line(status.instance_type, status.instance_count, region)
+        print(f"Endpoint {args.name} is {status.status} on {status.fleet}. {running}",
+              file=sys.stderr)
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise InvalidRequest(f"Nothing was deleted: add --yes to delete {args.name} without "
+                                 "a prompt." + (f" It stays up meanwhile. {running}"
+                                                if running else ""))
+        answer = input(f"Delete endpoint {args.name} in {region}? [y/N] ").strip().lower()
+        if answer not in ("y", "yes"):
+            print(f"Not deleted: endpoint {args.name} is left running. {running}".rstrip(),
+                  file=sys.stderr)
+            return 0
+    deleted = delete_endpoint(client, args.name, region=region, keep_model=args.keep_model)
+    if not deleted:
+        print(f"Nothing named {args.name} was found in {region}; nothing is billed for it.")
+    else:
+        print(f"Deleted the {', '.join(deleted)} {args.name} in {region}. Billing for the "
+              "endpoint has stopped; model.tar.gz stays in S3.")
+    return 0
+
+
+def _sagemaker_client(args: argparse.Namespace) -> tuple[Any, Any, str]:
+    from backends.sagemaker.errors import Target, map_error
+    from backends.sagemaker.session import control_config, make_session, resolve_region
+    from studio.settings.values import load_settings
+
+    section = load_settings().sagemaker
+    profile = args.profile if args.profile is not None else section.profile
+    region = args.region if args.region is not None else section.region
+    session = make_session(profile, region)
+    region = resolve_region(session, region)
+    try:
+        return session.client("sagemaker", region_name=region, config=control_config()), \
+            session, region
+    except Exception as exc:
+        raise map_error(exc, Target(getattr(args, "name", ""), region, profile)) from exc
+
+
+def _hourly(instance_type: str, count: int, region: str) -> float | None:
+    from studio.costs.pricing import sagemaker_price
+
+    price = sagemaker_price(instance_type, region) if instance_type else None
+    return round(price.value * count, 4) if price else None
+
+
+def _cost_line(instance_type: str, count: int, region: str) -> str:
+    hourly = _hourly(instance_type, count, region)
+    if hourly is None:
+        return (f"It is billed per instance-hour while up, busy or idle (no list price for "
+                f"{instance_type or 'it'} in {region} in Studio's price book).")
+    return (f"It costs about ${hourly:.2f}/h (${hourly * 24:.2f}/day) while up, busy or idle "
+            "(list price).")
+
+
+def _progress_printer() -> Any:
+    last: dict[str, Any] = {"status": None, "printed": -60.0}
+
+    def show(status: Any, elapsed: float) -> None:
+        changed = status.status != last["status"]
+        if changed or elapsed - last["printed"] >= 60:
+            minutes, seconds = divmod(int(elapsed), 60)
+            print(f"  [{minutes:2d}:{seconds:02d}] {status.status}", file=sys.stderr, flush=True)
+            last.update(status=status.status, printed=elapsed)
+
+    return show

@@ -1,0 +1,50 @@
+"""Per-day totals and the daily budget cap that the queue checks before it accepts work.
+
+The cap is in Settings → Costs (a dollar amount per calendar day, local time). Spending is
+what history recorded today plus the estimates of work already queued, so a burst of
+submissions cannot slip past the cap before any of it is recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from studio.costs.budget import Budget, BudgetExceeded
+from studio.library.store import Library, Totals
+
+__all__ = ["BudgetExceeded", "SpendingGuard", "start_of_day", "today_totals"]
+
+
+def start_of_day(now: datetime | None = None) -> datetime:
+    """Local midnight of `now` (default: now), timezone-aware."""
+    moment = (now or datetime.now()).astimezone()
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def today_totals(library: Library, now: datetime | None = None) -> Totals:
+    return library.totals(since=start_of_day(now))
+
+
+class SpendingGuard:
+    """Refuses an estimate that would take today's spending past the daily budget."""
+
+    def __init__(self, library: Callable[[], Library],
+                 budget_usd: Callable[[], float | None]) -> None:
+        self._library = library
+        self._budget_usd = budget_usd
+
+    def budget(self) -> Budget | None:
+        limit = self._budget_usd()
+        return None if limit is None else Budget(limit)
+
+    def spent_today(self) -> float:
+        return today_totals(self._library()).usd
+
+    def check(self, estimate_usd: float, pending_usd: float = 0.0,
+              what: str = "this generation") -> None:
+        """Raise BudgetExceeded when spent today + queued work + this estimate > the cap."""
+        budget = self.budget()
+        if budget is None:
+            return
+        budget.check(self.spent_today() + pending_usd, estimate_usd, what)

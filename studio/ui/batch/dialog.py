@@ -1,0 +1,283 @@
+"""The batch dialog: catalog, columns, template, axes, preset, preview, estimate, then a run
+with progress, pause, resume and cancel. All the work is the core's (studio.batch); this
+only collects the choices and shows the events."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from backends.errors import BackendError, InvalidRequest
+from backends.types import GenerationRequest, random_seed
+from studio.batch.catalog import load_catalog, parse_mapping
+from studio.batch.export import Exporter, check_new_output
+from studio.batch.matrix import Axis, format_duration
+from studio.batch.plan import BatchSpec, PreparedBatch, estimate_batch, prepare_batch
+from studio.batch.presets import get_preset, marketplace_presets
+from studio.batch.runner import BatchEvent, BatchRunner, RunnerConfig, Summary
+from studio.batch.store import BatchStore
+from studio.ui.batch.results import BatchResults
+
+
+class _Bridge(QObject):
+    event = Signal(object)  # BatchEvent, from the runner's threads
+    finished = Signal(object)  # Summary
+
+
+class BatchDialog(QDialog):
+    """`recorded(list[ImageRecord])` fires as images are exported, so the gallery can show
+    them. `show_in_gallery(ids, label)` asks the gallery to show only those images."""
+
+    recorded = Signal(list)
+    show_in_gallery = Signal(list, str)
+
+    def __init__(self, context: Any, parent: QWidget | None = None,
+                 store: BatchStore | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Batch export")
+        self.context = context
+        self.store = store or BatchStore()
+        self.runner: BatchRunner | None = None
+        self.summary: Summary | None = None
+        self._thread: threading.Thread | None = None
+        self._job_id: int | None = None  # the job running or last run
+        self._bridge = _Bridge()
+        self._bridge.event.connect(self._on_event)
+        self._bridge.finished.connect(self._on_finished)
+
+        self.catalog_edit = QLineEdit()
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        catalog_row = QHBoxLayout()
+        catalog_row.addWidget(self.catalog_edit)
+        catalog_row.addWidget(browse)
+        self.mapping_edit = QLineEdit(placeholderText='sku=Item Code; color=Shade')
+        self.columns_label = QLabel("Pick a catalog to see its columns.")
+        self.columns_label.setWordWrap(True)
+        self.template_edit = QLineEdit(placeholderText="a {color} {title}, product photo")
+        self.negative_edit = QLineEdit()
+        self.axes_edit = QPlainTextEdit(placeholderText="background=white studio|marble counter")
+        self.axes_edit.setMaximumHeight(70)
+        self.seeds_spin = QSpinBox(minimum=1, maximum=16, value=1)
+        self.preset_combo = QComboBox()
+        self.preset_combo.addItem("Keep the generated size (PNG)", None)
+        for preset in marketplace_presets().values():
+            self.preset_combo.addItem(preset.label, preset.name)
+        self.out_edit = QLineEdit(placeholderText="an empty folder, or a path ending in .zip")
+        self.preview_text = QPlainTextEdit(readOnly=True)
+        self.results = BatchResults(self.store)
+        self.results.show_in_gallery.connect(self.show_in_gallery)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.preview_text, "Preview")
+        self.tabs.addTab(self.results, "Results")
+        self.progress = QProgressBar()
+        self.status = QLabel("")
+
+        form = QFormLayout()
+        form.addRow("Catalog", catalog_row)
+        form.addRow("Map columns", self.mapping_edit)
+        form.addRow("", self.columns_label)
+        form.addRow("Prompt template", self.template_edit)
+        form.addRow("Negative template", self.negative_edit)
+        form.addRow("Axes (one a line)", self.axes_edit)
+        form.addRow("Seeds per combination", self.seeds_spin)
+        form.addRow("Output preset", self.preset_combo)
+        form.addRow("Export to", self.out_edit)
+
+        self.preview_button = QPushButton("Preview")
+        self.start_button = QPushButton("Start")
+        self.pause_button = QPushButton("Pause")
+        self.cancel_button = QPushButton("Cancel")
+        self.preview_button.clicked.connect(self.update_preview)
+        self.start_button.clicked.connect(self.start)
+        self.pause_button.clicked.connect(self.toggle_pause)
+        self.cancel_button.clicked.connect(self.cancel)
+        buttons = QHBoxLayout()
+        for button in (self.preview_button, self.start_button, self.pause_button,
+                       self.cancel_button):
+            buttons.addWidget(button)
+        self.pause_button.setEnabled(False)
+        self.cancel_button.setEnabled(False)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.tabs, 1)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.status)
+        layout.addLayout(buttons)
+
+    # --- planning -----------------------------------------------------------------------
+
+    def _browse(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Catalog", "",
+                                              "Catalogs (*.csv *.txt *.json *.jsonl)")
+        if path:
+            self.catalog_edit.setText(path)
+            self.update_preview()
+
+    def _settings(self) -> Any:
+        return self.context.settings.settings
+
+    def _spec(self) -> BatchSpec:
+        settings = self._settings()
+        preset_name = self.preset_combo.currentData()
+        width, height = settings.default_width, settings.default_height
+        if preset_name:
+            width, height = get_preset(preset_name).generation_size(max(width, height))
+        axes = [Axis.parse(line) for line in self.axes_edit.toPlainText().splitlines()
+                if line.strip()]
+        pairs = [p.strip() for p in self.mapping_edit.text().split(";") if p.strip()]
+        return BatchSpec(
+            catalog=self.catalog_edit.text().strip(), out=self.out_edit.text().strip(),
+            template=self.template_edit.text(), negative=self.negative_edit.text(),
+            axes=[(a.name, list(a.values)) for a in axes], seeds=self.seeds_spin.value(),
+            base_seed=random_seed(), preset=preset_name, mapping=parse_mapping(pairs),
+            request={"model": settings.request_model(), "steps": settings.default_steps,
+                     "guidance": settings.default_guidance, "width": width, "height": height,
+                     "scheduler": None},
+            settings=dataclasses.asdict(settings))
+
+    def _prepare(self) -> PreparedBatch:
+        spec = self._spec()
+        if not spec.catalog:
+            raise InvalidRequest("Pick a catalog first.")
+        catalog = load_catalog(Path(spec.catalog), spec.mapping)
+        self.columns_label.setText("Columns: " + ", ".join(f"{{{c}}}" for c in catalog.columns))
+        preset = get_preset(spec.preset) if spec.preset else None
+        return prepare_batch(catalog, spec, preset)
+
+    def update_preview(self) -> PreparedBatch | None:
+        try:
+            prepared = self._prepare()
+            backend = self.context.backends.current()
+            request = GenerationRequest(prompt="batch", seed=0, **prepared.spec.request)
+            estimate = estimate_batch(backend, request, prepared.items, self.context.library,
+                                      prepared.spec.concurrency)
+        except (BackendError, ValueError, OSError) as exc:
+            self.preview_text.setPlainText(str(exc))
+            self.start_button.setEnabled(False)
+            return None
+        lines = [f"{prepared.catalog.kind}: {len(prepared.catalog.products)} products",
+                 *(f"skipped {p}" for p in prepared.catalog.problems), "",
+                 *prepared.preview(), "", estimate.describe()]
+        self.preview_text.setPlainText("\n".join(lines))
+        self.start_button.setEnabled(self.runner is None)
+        return prepared
+
+    # --- running ------------------------------------------------------------------------
+
+    def start(self) -> int | None:
+        prepared = self.update_preview()
+        if prepared is None:
+            return None
+        spec = prepared.spec
+        out = Path(spec.out) if spec.out else None
+        try:
+            if out is None:
+                raise InvalidRequest("Choose where to export (a folder or a .zip).")
+            check_new_output(out)
+        except BackendError as exc:
+            self.status.setText(str(exc))
+            return None
+        job_id = self.store.create_job(spec.catalog, str(out), spec.to_dict(), prepared.items)
+        self.run_job(job_id)
+        return job_id
+
+    def run_job(self, job_id: int) -> None:
+        """Start (or continue) a stored job in the background."""
+        info = self.store.job(job_id)
+        spec = BatchSpec.from_dict(info.spec)
+        preset = get_preset(spec.preset) if spec.preset else None
+        request = GenerationRequest(prompt="batch", seed=spec.base_seed, **spec.request)
+        self.runner = BatchRunner(
+            self.store, job_id, self.context.backends.current(), self.context.library,
+            request, preset, Exporter(job_id, Path(info.out)),
+            RunnerConfig(concurrency=spec.concurrency, retries=spec.retries),
+            on_event=self._bridge.event.emit)
+        self.progress.setRange(0, info.total)
+        self.progress.setValue(info.counts["done"])
+        self.start_button.setEnabled(False)
+        self.pause_button.setEnabled(True)
+        self.cancel_button.setEnabled(True)
+        self.status.setText(f"Batch job {job_id} running…")
+        self._job_id = job_id
+        self.results.set_job(job_id)
+        runner = self.runner
+
+        def work() -> None:
+            self._bridge.finished.emit(runner.run())
+
+        self._thread = threading.Thread(target=work, name="batch-dialog", daemon=True)
+        self._thread.start()
+
+    def toggle_pause(self) -> None:
+        if self.runner is None:
+            return
+        if self.runner.paused:
+            self.runner.resume()
+            self.pause_button.setText("Pause")
+        else:
+            self.runner.pause()
+            self.pause_button.setText("Resume")
+            self.status.setText("Paused: images in progress finish, no new one starts.")
+
+    def cancel(self) -> None:
+        if self.runner is not None:
+            self.runner.resume()
+            self.runner.cancel.cancel()
+
+    def _on_event(self, event: BatchEvent) -> None:
+        self.progress.setValue(event.done)
+        eta = format_duration(event.eta_s) if event.eta_s is not None else "…"
+        self.status.setText(f"{event.done}/{event.total} · {event.failed} failed · "
+                            f"${event.spent_usd:.4f} · ETA {eta}"
+                            + (f"\n{event.message}" if event.kind != "progress" else ""))
+        if event.kind == "progress":
+            records = [self.context.library.get(item.library_image_id) for item in event.items
+                       if item.library_image_id is not None]
+            self.recorded.emit([record for record in records if record is not None])
+        if self.results.job_id() == self._job_id:
+            self.results.refresh()
+
+    def _on_finished(self, summary: Summary) -> None:
+        self.summary = summary
+        self.runner = None
+        self.results.reload_jobs()
+        self.pause_button.setEnabled(False)
+        self.pause_button.setText("Pause")
+        self.cancel_button.setEnabled(False)
+        self.start_button.setEnabled(True)
+        failures = "".join(f"\nfailed {s} {v}: {r}" for s, v, r in summary.failures[:5])
+        self.status.setText(f"Batch job {summary.job_id} {summary.state}: {summary.done}/"
+                            f"{summary.total} images, {summary.failed} failed, "
+                            f"${summary.spent_usd:.4f}{failures}"
+                            + (f"\n{summary.message}" if summary.message else ""))
+
+    def wait(self, timeout: float | None = None) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        self.cancel()
+        self.wait(30)
+        super().closeEvent(event)

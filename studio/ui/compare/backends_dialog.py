@@ -1,0 +1,141 @@
+""""Compare backends…": the current prompt on two to four backends, then side by side.
+
+Each chosen backend gets the same request (same seed) through the job queue, so every run
+is recorded in history with its estimate, and the budget cap applies. When all have
+answered, the results open in the compare view, where the fastest and cheapest are marked.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QLabel,
+    QVBoxLayout,
+    QWidget,
+)
+
+from backends.errors import BackendError
+from backends.types import GenerationRequest
+from studio.compare.runs import request_model
+from studio.context import StudioContext
+from studio.costs.budget import BudgetExceeded
+from studio.settings.values import BACKENDS
+from studio.ui.compare.view import MAX_RECORDS, MIN_RECORDS, CompareDialog
+from studio.ui.loupe.record_text import format_usd
+
+_LABELS = {"local": "Local GPU", "sagemaker": "SageMaker endpoint", "bedrock": "Amazon Bedrock"}
+
+
+class CompareBackendsDialog(QDialog):
+    compared = Signal(object)  # the CompareDialog it opened
+
+    def __init__(self, context: StudioContext, request: GenerationRequest,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Compare backends")
+        self.context = context
+        self.request = request.with_resolved_seed()
+        self.checks: dict[str, QCheckBox] = {}
+        self.compare_dialog: CompareDialog | None = None
+        self._jobs: dict[int, str] = {}
+        self._records: dict[str, object] = {}
+        self._failures: dict[str, str] = {}
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel(f"Run “{self.request.prompt[:60]}” (seed {self.request.seed}) "
+                                "on each chosen backend, then compare them side by side."))
+        current = context.settings.settings.backend
+        for name in BACKENDS:
+            box = QCheckBox(self._describe(name))
+            available = self._available(name)
+            box.setEnabled(available)
+            box.setChecked(available and (name == current or name == "local"))
+            self.checks[name] = box
+            layout.addWidget(box)
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        layout.addWidget(self.status)
+        Button = QDialogButtonBox.StandardButton
+        self.buttons = QDialogButtonBox(Button.Ok | Button.Cancel)
+        self.buttons.button(Button.Ok).setText("Run and compare")
+        self.buttons.accepted.connect(self.run)
+        self.buttons.rejected.connect(self.reject)
+        layout.addWidget(self.buttons)
+        context.jobs.finished.connect(self._on_finished)
+        context.jobs.failed.connect(self._on_failed)
+        context.jobs.cancelled.connect(lambda job: self._on_failed(job, "cancelled"))
+
+    def chosen(self) -> list[str]:
+        return [name for name, box in self.checks.items() if box.isChecked()]
+
+    def run(self) -> bool:
+        names = self.chosen()
+        if not MIN_RECORDS <= len(names) <= MAX_RECORDS:
+            self.status.setText(f"Choose {MIN_RECORDS} to {MAX_RECORDS} backends.")
+            return False
+        total = 0.0
+        for name in names:
+            try:
+                backend = self.context.backends.get(name)
+                request = self._request_for(name)
+                job = self.context.jobs.submit(request, backend)
+            except (BackendError, BudgetExceeded) as exc:
+                self.status.setText(f"{_LABELS[name]}: {exc}")
+                for job_id in self._jobs:
+                    self.context.jobs.cancel(job_id)
+                self._jobs.clear()
+                return False
+            self._jobs[job.id] = name
+            total += job.estimate.usd
+        self.status.setText(f"Running on {len(names)} backends (estimated {format_usd(total)}) …")
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(False)
+        return True
+
+    def _request_for(self, name: str) -> GenerationRequest:
+        settings = self.context.settings.settings.replace(backend=name)
+        return self.request.replace(model=request_model(settings))
+
+    def _describe(self, name: str) -> str:
+        settings = self.context.settings.settings
+        detail = {"local": settings.local.model or "no model set",
+                  "sagemaker": settings.sagemaker.endpoint_name or "no endpoint set",
+                  "bedrock": settings.bedrock.model}[name]
+        return f"{_LABELS[name]} ({detail})"
+
+    def _available(self, name: str) -> bool:
+        try:
+            return self.context.backends.get(name).describe().available
+        except BackendError:
+            return False
+
+    def _on_finished(self, job, result, records) -> None:
+        name = self._jobs.get(job.id)
+        if name is not None and records:
+            self._records[name] = records[0]
+            self._maybe_done()
+
+    def _on_failed(self, job, message: str) -> None:
+        name = self._jobs.get(job.id)
+        if name is not None:
+            self._failures[name] = message
+            self._maybe_done()
+
+    def _maybe_done(self) -> None:
+        if len(self._records) + len(self._failures) < len(self._jobs):
+            return
+        problems = "; ".join(f"{_LABELS[n]}: {m}" for n, m in self._failures.items())
+        records = [self._records[n] for n in self._jobs.values() if n in self._records]
+        if len(records) < MIN_RECORDS:
+            self.status.setText(f"Not enough results to compare. {problems}")
+            self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(True)
+            self._jobs.clear()
+            self._records.clear()
+            self._failures.clear()
+            return
+        self.compare_dialog = CompareDialog(self.parentWidget(), records)
+        self.compare_dialog.show()
+        self.compared.emit(self.compare_dialog)
+        self.status.setText(problems)
+        self.accept()

@@ -1,0 +1,162 @@
+"""How an ImageRecord reads to a designer: the text the detail and compare views show.
+
+Pure functions, no widgets, so the wording is tested without pixels and both views agree.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from backends.types import SCHEDULERS, Cost, Timings
+from studio.library.store import ImageRecord
+
+# (Timings field, label) in the order the seconds are spent.
+TIMING_PARTS: tuple[tuple[str, str], ...] = (
+    ("load_s", "Load"),
+    ("queue_s", "Queue"),
+    ("network_s", "Network"),
+    ("inference_s", "Inference"),
+    ("decode_s", "Decode"),
+)
+OTHER_LABEL = "Other"
+# Below this the unaccounted rest of a total is rounding, not a part worth showing.
+_OTHER_THRESHOLD_S = 0.005
+_FILENAME_STEM_CHARS = 60
+
+
+@dataclass(frozen=True)
+class Field:
+    """One labelled value of a record; `key` is stable for code, `label` is for people."""
+
+    key: str
+    label: str
+    value: str
+
+
+def format_seconds(seconds: float) -> str:
+    if seconds < 10:
+        return f"{seconds:.2f} s"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest:02d} s"
+
+
+def format_usd(usd: float) -> str:
+    """Dollars with enough digits to tell small amounts apart: local runs cost fractions
+    of a cent, and "$0.00" would hide the difference a designer is comparing."""
+    if usd <= 0:
+        return "$0.00"
+    if usd >= 1:
+        return f"${usd:,.2f}"
+    if usd >= 0.01:
+        return f"${usd:.3f}"
+    digits = min(8, 1 - math.floor(math.log10(usd)))
+    return f"${usd:.{digits}f}"
+
+
+def cost_text(cost: Cost) -> str:
+    kind = "estimated" if cost.estimated else "measured"
+    return f"{format_usd(cost.usd)} per image ({kind})"
+
+
+def estimate_text(record: ImageRecord) -> str:
+    """The estimate made before the run beside the actual cost; empty when there was none."""
+    estimate = record.estimate
+    if estimate is None:
+        return ""
+    text = f"Estimated before the run: {format_usd(estimate.usd)}"
+    if estimate.usd > 0:
+        change = (record.cost.usd - estimate.usd) / estimate.usd
+        if abs(change) >= 0.005:
+            text += f" (actual {change:+.0%})"
+        else:
+            text += " (actual matched)"
+    if estimate.basis and estimate.basis != record.cost.basis:
+        text += f" — {estimate.basis}"
+    return text
+
+
+def timing_parts(timings: Timings) -> list[tuple[str, float]]:
+    """(label, seconds) for every part, plus "Other" for time the parts do not explain."""
+    parts = [(label, float(getattr(timings, name))) for name, label in TIMING_PARTS]
+    other = timings.total_s - sum(seconds for _, seconds in parts)
+    if other > _OTHER_THRESHOLD_S:
+        parts.append((OTHER_LABEL, other))
+    return parts
+
+
+def timing_summary(timings: Timings) -> str:
+    """"3.00 s (load 0.50 s, inference 2.00 s, …)" with the parts that took any time."""
+    spent = [
+        f"{label.lower()} {format_seconds(seconds)}"
+        for label, seconds in timing_parts(timings) if seconds > 0
+    ]
+    total = format_seconds(timings.total_s)
+    return f"{total} ({', '.join(spent)})" if spent else total
+
+
+def sampler_label(record: ImageRecord) -> str:
+    return SCHEDULERS.get(record.request.get("scheduler") or "", "Default")
+
+
+def size_text(record: ImageRecord) -> str:
+    width = record.request.get("width", record.width)
+    height = record.request.get("height", record.height)
+    text = f"{width}×{height}"
+    if (width, height) != (record.width, record.height):
+        # Some backends return another size than asked (upscalers, fixed-size models).
+        text += f" (saved {record.width}×{record.height})"
+    return text
+
+
+def guidance_text(record: ImageRecord) -> str:
+    guidance = record.request.get("guidance")
+    return "—" if guidance is None else f"{float(guidance):g}"
+
+
+def created_text(record: ImageRecord) -> str:
+    return record.created_at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def parameter_fields(record: ImageRecord) -> list[Field]:
+    """Everything needed to repeat the image, in the order a designer reads it."""
+    request = record.request
+    fields = [
+        Field("model", "Model", record.model or request.get("model") or "—"),
+        Field("mode", "Mode", record.mode),
+        Field("seed", "Seed", str(record.seed)),
+        Field("steps", "Steps", str(request.get("steps", "—"))),
+        Field("guidance", "CFG scale", guidance_text(record)),
+        Field("sampler", "Sampler", sampler_label(record)),
+        Field("size", "Size", size_text(record)),
+        Field("count", "Images in run", str(request.get("count", 1))),
+    ]
+    if record.mode in ("img2img", "inpaint") and "strength" in request:
+        fields.append(Field("strength", "Strength", f"{float(request['strength']):g}"))
+    return fields
+
+
+def origin_fields(record: ImageRecord) -> list[Field]:
+    return [
+        Field("backend", "Backend", record.backend),
+        Field("device", "Device", record.device or "—"),
+        Field("created", "Created", created_text(record)),
+    ]
+
+
+def suggested_filename(record: ImageRecord) -> str:
+    """A safe file name from the prompt's first words and the seed, e.g. `red-sneaker_42.png`.
+
+    Letters and digits of any script are kept (every current OS stores them); everything
+    else, path separators and dots included, is dropped.
+    """
+    words = re.findall(r"[^\W_]+", record.prompt.lower())
+    stem = words[0][:_FILENAME_STEM_CHARS] if words else ""
+    for word in words[1:]:
+        if len(stem) + 1 + len(word) > _FILENAME_STEM_CHARS:
+            break
+        stem = f"{stem}-{word}"
+    return f"{stem or 'studio-image'}_{record.seed}.png"

@@ -1,0 +1,36 @@
+"""What the status bar says about money: this session, today, the daily budget, and for a
+SageMaker endpoint its burn rate and the effective cost per image over the session."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from studio.costs.session_totals import SessionTotals
+from studio.library.store import Totals
+from studio.ui.loupe.record_text import format_seconds, format_usd
+
+
+def totals_text(session: SessionTotals, today: Totals | None,
+                budget_usd_per_day: float | None) -> str:
+    text = (f"Session: {session.images} images · {format_seconds(session.seconds)} · "
+            f"{format_usd(session.usd)}")
+    if today is not None:
+        text += f"  |  Today: {today.images} images · {format_usd(today.usd)}"
+        if budget_usd_per_day is not None:
+            left = max(0.0, budget_usd_per_day - today.usd)
+            text += f" of {format_usd(budget_usd_per_day)} budget ({format_usd(left)} left)"
+    return text
+
+
+def burn_text(backend: Any, elapsed_s: float, images: int) -> str:
+    """The burn-rate sentence for a backend that bills by the hour; '' for the others."""
+    fleet = getattr(backend, "fleet_usd_per_hour", None)
+    if fleet is None:
+        return ""
+    from backends.sagemaker.cost import BurnRate
+
+    return BurnRate(fleet, 1, elapsed_s, images).describe()
+
+
+def estimate_button_text(usd: float) -> str:
+    return f"Generate  ≈ {format_usd(usd)}"

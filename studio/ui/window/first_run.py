@@ -1,0 +1,48 @@
+"""The banner that tells a new user what to do before the first image can be made."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
+
+from backends.types import BackendInfo
+from studio.settings.values import Settings
+
+
+def first_run_message(settings: Settings, info: BackendInfo) -> str:
+    """What stands between the user and a first image, or "" when nothing does."""
+    if not info.available:
+        if settings.backend == "local":
+            return (f"{info.detail} Or switch to a SageMaker endpoint or Amazon Bedrock in "
+                    "Settings.")
+        return info.detail
+    if settings.backend == "local" and not settings.local.model:
+        return ("No model chosen yet. Pick a Hugging Face hub id such as stabilityai/sdxl-turbo "
+                "(downloaded once, with progress), or a local diffusers folder or .safetensors "
+                "file.")
+    if settings.backend == "sagemaker" and not (settings.sagemaker.endpoint_name
+                                                or settings.sagemaker.endpoint_url):
+        return "Choose your SageMaker endpoint in Settings."
+    return ""
+
+
+class FirstRunBanner(QFrame):
+    settings_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setStyleSheet("FirstRunBanner { background: palette(alternate-base); }")
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        self.button = QPushButton("Open Settings…")
+        self.button.clicked.connect(self.settings_requested)
+        layout = QHBoxLayout(self)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(self.button)
+        self.setVisible(False)
+
+    def update_for(self, settings: Settings, info: BackendInfo) -> None:
+        message = first_run_message(settings, info)
+        self.label.setText(message)
+        self.setVisible(bool(message))

@@ -1,0 +1,243 @@
+"""Generation parameters: backend, model, seed (lock/shuffle), steps, CFG, count, size, sampler,
+and the optional init image with its strength."""
+
+from __future__ import annotations
+
+from PIL import Image
+from PySide6.QtCore import QRegularExpression, Qt, Signal
+from PySide6.QtGui import QPixmap, QRegularExpressionValidator
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QSlider,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from backends.types import (
+    MAX_COUNT,
+    MAX_SEED,
+    MAX_SIDE,
+    MAX_STEPS,
+    MIN_SIDE,
+    SCHEDULERS,
+    SIDE_MULTIPLE,
+    GenerationRequest,
+    random_seed,
+)
+from studio.settings.values import Settings
+from studio.size_presets import size_presets
+from studio.ui.qt_images import pil_to_qimage
+
+BACKEND_LABELS = {"local": "Local GPU", "sagemaker": "SageMaker endpoint",
+                  "bedrock": "Amazon Bedrock"}
+CUSTOM_SIZE = "Custom"
+
+
+class ParamsPanel(QWidget):
+    changed = Signal()
+    backend_chosen = Signal(str)
+    model_chosen = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.init_image: Image.Image | None = None
+        self.backend_combo = QComboBox()
+        for name, label in BACKEND_LABELS.items():
+            self.backend_combo.addItem(label, name)
+        self.backend_combo.activated.connect(
+            lambda: self.backend_chosen.emit(self.backend_combo.currentData()))
+        self.model_combo = QComboBox(editable=True)
+        self.model_combo.setToolTip("Hub id, diffusers folder or .safetensors file")
+        self.model_combo.lineEdit().editingFinished.connect(
+            lambda: self.model_chosen.emit(self.model_combo.currentText().strip()))
+        self.model_combo.activated.connect(
+            lambda: self.model_chosen.emit(self.model_combo.currentText().strip()))
+
+        self.seed_edit = QLineEdit(placeholderText="random")
+        self.seed_edit.setValidator(QRegularExpressionValidator(QRegularExpression(r"\d{0,10}")))
+        self.seed_lock = QCheckBox("Lock")
+        self.seed_lock.setToolTip("Locked: every run uses this seed. Unlocked: a new seed each "
+                                  "run (the one used is shown here).")
+        self.shuffle_button = QToolButton(text="Shuffle")
+        self.shuffle_button.setToolTip("Draw a new random seed")
+        self.shuffle_button.clicked.connect(self.shuffle_seed)
+
+        self.steps_spin = QSpinBox(minimum=1, maximum=MAX_STEPS, value=30)
+        self.guidance_spin = QDoubleSpinBox(minimum=0.0, maximum=30.0, singleStep=0.5, value=7.0)
+        self.count_spin = QSpinBox(minimum=1, maximum=MAX_COUNT, value=1)
+        self.sampler_combo = QComboBox()
+        self.sampler_combo.addItem("Model default", None)
+        for name, label in SCHEDULERS.items():
+            self.sampler_combo.addItem(label, name)
+
+        self.size_combo = QComboBox()
+        for preset in size_presets():
+            self.size_combo.addItem(preset.name, (preset.width, preset.height))
+        self.size_combo.addItem(CUSTOM_SIZE, None)
+        self.width_spin = QSpinBox(minimum=MIN_SIDE, maximum=MAX_SIDE, singleStep=SIDE_MULTIPLE,
+                                   value=1024)
+        self.height_spin = QSpinBox(minimum=MIN_SIDE, maximum=MAX_SIDE,
+                                    singleStep=SIDE_MULTIPLE, value=1024)
+        self.size_combo.currentIndexChanged.connect(self._apply_preset)
+        self.width_spin.valueChanged.connect(self._sync_preset)
+        self.height_spin.valueChanged.connect(self._sync_preset)
+
+        self.init_thumb = QLabel()
+        self.init_thumb.setFixedSize(64, 64)
+        self.init_thumb.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.strength_slider = QSlider(Qt.Orientation.Horizontal, minimum=1, maximum=100,
+                                       value=60)
+        self.strength_label = QLabel()
+        self.strength_slider.valueChanged.connect(self._show_strength)
+        self.clear_init_button = QToolButton(text="✕")
+        self.clear_init_button.setToolTip("Stop using an init image")
+        self.clear_init_button.clicked.connect(lambda: self.set_init_image(None))
+        self.init_row = QWidget()
+        init_layout = QHBoxLayout(self.init_row)
+        init_layout.setContentsMargins(0, 0, 0, 0)
+        init_layout.addWidget(self.init_thumb)
+        strength_box = QVBoxLayout()
+        strength_box.addWidget(self.strength_label)
+        strength_box.addWidget(self.strength_slider)
+        init_layout.addLayout(strength_box, 1)
+        init_layout.addWidget(self.clear_init_button)
+
+        seed_row = QHBoxLayout()
+        seed_row.addWidget(self.seed_edit, 1)
+        seed_row.addWidget(self.seed_lock)
+        seed_row.addWidget(self.shuffle_button)
+        size_row = QHBoxLayout()
+        size_row.addWidget(self.width_spin)
+        size_row.addWidget(QLabel("×"))
+        size_row.addWidget(self.height_spin)
+
+        form = QFormLayout(self)
+        form.setContentsMargins(0, 0, 0, 0)
+        form.addRow("Backend", self.backend_combo)
+        form.addRow("Model", self.model_combo)
+        form.addRow("Seed", seed_row)
+        form.addRow("Steps", self.steps_spin)
+        form.addRow("Guidance", self.guidance_spin)
+        form.addRow("Images", self.count_spin)
+        form.addRow("Size", self.size_combo)
+        form.addRow("", size_row)
+        form.addRow("Sampler", self.sampler_combo)
+        form.addRow("Init image", self.init_row)
+        self._init_label = form.labelForField(self.init_row)
+        self.set_init_image(None)
+        self._show_strength(self.strength_slider.value())
+        self._sync_preset()
+        for signal in (self.steps_spin.valueChanged, self.guidance_spin.valueChanged,
+                       self.count_spin.valueChanged, self.width_spin.valueChanged,
+                       self.height_spin.valueChanged, self.strength_slider.valueChanged,
+                       self.seed_edit.textChanged, self.seed_lock.toggled):
+            signal.connect(self.changed)
+
+    # -- what the user sees as settings -------------------------------------------------
+
+    def set_settings(self, settings: Settings) -> None:
+        """Show the backend and its model from settings (called at start and on change)."""
+        self.backend_combo.setCurrentIndex(self.backend_combo.findData(settings.backend))
+        self.model_combo.clear()
+        if settings.backend == "local":
+            self.model_combo.setEnabled(True)
+            self.model_combo.setEditable(True)
+            self.model_combo.setEditText(settings.local.model)
+            self.model_combo.lineEdit().setPlaceholderText("choose a model in Settings…")
+        elif settings.backend == "bedrock":
+            self.model_combo.setEnabled(True)
+            self.model_combo.setEditable(True)
+            self.model_combo.setEditText(settings.bedrock.model)
+        else:
+            self.model_combo.setEditable(False)
+            self.model_combo.addItem(f"endpoint: {settings.sagemaker.endpoint_name or '(none)'}")
+            self.model_combo.setEnabled(False)
+        self.changed.emit()
+
+    def set_defaults(self, settings: Settings) -> None:
+        self.steps_spin.setValue(settings.default_steps)
+        self.guidance_spin.setValue(settings.default_guidance)
+        self.width_spin.setValue(settings.default_width)
+        self.height_spin.setValue(settings.default_height)
+
+    # -- requests -----------------------------------------------------------------------
+
+    def build_request(self, prompt: str, negative: str) -> GenerationRequest:
+        """A validated request from the fields; raises InvalidRequest with what to fix."""
+        seed_text = self.seed_edit.text().strip()
+        seed = int(seed_text) if seed_text and self.seed_lock.isChecked() else None
+        if seed is not None and seed > MAX_SEED:
+            seed = MAX_SEED + 1  # let the request's own validation explain the range
+        return GenerationRequest(
+            prompt=prompt, negative_prompt=negative, seed=seed, steps=self.steps_spin.value(),
+            guidance=round(self.guidance_spin.value(), 2), width=self.width_spin.value(),
+            height=self.height_spin.value(), count=self.count_spin.value(),
+            scheduler=self.sampler_combo.currentData(), init_image=self.init_image,
+            strength=self.strength_slider.value() / 100,
+        )
+
+    def apply_request(self, data: dict) -> None:
+        """Fill the fields from a stored request (history, a dropped PNG)."""
+        if data.get("seed") is not None:
+            self.seed_edit.setText(str(data["seed"]))
+            self.seed_lock.setChecked(True)
+        self.steps_spin.setValue(int(data.get("steps", self.steps_spin.value())))
+        self.guidance_spin.setValue(float(data.get("guidance", self.guidance_spin.value())))
+        self.count_spin.setValue(int(data.get("count", 1)))
+        self.width_spin.setValue(int(data.get("width", self.width_spin.value())))
+        self.height_spin.setValue(int(data.get("height", self.height_spin.value())))
+        index = self.sampler_combo.findData(data.get("scheduler"))
+        self.sampler_combo.setCurrentIndex(max(0, index))
+        if data.get("strength") is not None:
+            self.strength_slider.setValue(round(float(data["strength"]) * 100))
+
+    def show_used_seed(self, seed: int) -> None:
+        """After a run with an unlocked seed, show which seed it drew."""
+        if not self.seed_lock.isChecked():
+            self.seed_edit.setText(str(seed))
+
+    def keep_seed(self, seed: int) -> None:
+        self.seed_edit.setText(str(seed))
+        self.seed_lock.setChecked(True)
+
+    def shuffle_seed(self) -> None:
+        self.seed_edit.setText(str(random_seed()))
+
+    def set_init_image(self, image: Image.Image | None) -> None:
+        self.init_image = image
+        shown = image is not None
+        self.init_row.setVisible(shown)
+        if self._init_label is not None:
+            self._init_label.setVisible(shown)
+        if image is not None:
+            thumb = image.copy()
+            thumb.thumbnail((64, 64))
+            self.init_thumb.setPixmap(QPixmap.fromImage(pil_to_qimage(thumb)))
+        self.changed.emit()
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _apply_preset(self) -> None:
+        size = self.size_combo.currentData()
+        if size is not None:
+            self.width_spin.setValue(size[0])
+            self.height_spin.setValue(size[1])
+
+    def _sync_preset(self) -> None:
+        size = (self.width_spin.value(), self.height_spin.value())
+        index = self.size_combo.findData(size)
+        self.size_combo.blockSignals(True)
+        self.size_combo.setCurrentIndex(index if index >= 0 else
+                                        self.size_combo.findText(CUSTOM_SIZE))
+        self.size_combo.blockSignals(False)
+
+    def _show_strength(self, value: int) -> None:
+        self.strength_label.setText(f"Strength {value / 100:.2f} — how far to move from it")

@@ -1,0 +1,170 @@
+"""`studio batch` as a user runs it: the tiny model, a real kill -9, a real endpoint server."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from backends.endpoint.server import EndpointServer, _json_answer
+from studio.batch.store import BatchStore
+from studio.cli.main import main
+from studio.library.store import Library
+
+ROOT = Path(__file__).resolve().parents[2]
+TINY = ["--width", "64", "--height", "64", "--steps", "1", "--device", "cpu"]
+
+
+def catalog(tmp_path: Path, products: int) -> Path:
+    path = tmp_path / "catalog.csv"
+    rows = "".join(f"P-{i:02d},item {i},{['red', 'blue'][i % 2]}\n" for i in range(products))
+    path.write_text("sku,title,color\n" + rows, encoding="utf-8")
+    return path
+
+
+def library_count(home: Path) -> int:
+    with Library.open(home / "library") as library:
+        return library.count()
+
+
+def test_kill_9_mid_batch_then_resume_makes_each_image_exactly_once(
+        tmp_path: Path, studio_home: Path, tiny_sd_path: Path, capsys) -> None:
+    out = tmp_path / "export"
+    # One torch thread: the tiny model gains nothing from more, and on a shared 2-core runner
+    # oversubscribed threads make each 64×64 image ten times slower.
+    env = {**os.environ, "STUDIO_HOME": str(studio_home), "HF_HUB_OFFLINE": "1",
+           "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, "-m", "studio.cli.main", "batch", str(catalog(tmp_path, 6)),
+               "--template", "a {color} {title}", "--axis", "background=white|marble",
+               "--model", str(tiny_sd_path), *TINY, "--out", str(out),
+               "--seed", "5", "--json"]
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, text=True)
+    try:
+        seen = 0
+        for line in process.stdout:  # type: ignore[union-attr]
+            seen += json.loads(line)["event"] == "image"
+            if seen == 3:
+                os.kill(process.pid, signal.SIGKILL)
+                break
+    finally:
+        process.kill()
+        process.wait(timeout=30)
+    assert process.returncode == -signal.SIGKILL
+    store = BatchStore()
+    before = store.job(1)
+    assert before.total == 12 and 3 <= before.counts["done"] < 12
+    assert main(["batch", "--list", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["state"] == "interrupted"
+
+    resumed = subprocess.run([sys.executable, "-m", "studio.cli.main", "batch", "--resume", "1",
+                              "--json"], cwd=ROOT, env=env, capture_output=True, text=True,
+                             timeout=120)
+    assert resumed.returncode == 0, resumed.stderr
+    summary = json.loads(resumed.stdout.splitlines()[-1])
+    assert (summary["state"], summary["done"], summary["failed"]) == ("finished", 12, 0)
+
+    files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    images = [f for f in files if f.endswith(".png")]
+    assert len(images) == 12
+    assert files == sorted([*images, "manifest.csv", "manifest.json"])  # no temp files
+    assert "P-00/P-00_white_s1.png" in images
+    manifest = json.loads((out / "manifest.json").read_text())["images"]
+    assert sorted(row["file"] for row in manifest) == images
+    assert len((out / "manifest.csv").read_text(encoding="utf-8-sig").splitlines()) == 13
+    # Every image was generated once: one library image per item, none made twice.
+    assert library_count(studio_home) == 12
+    items = store.items(1)
+    assert len({i.library_image_id for i in items}) == 12
+    assert sum(i.attempts for i in items) <= 13  # only an interrupted item may have run again
+
+    listed = subprocess.run([sys.executable, "-m", "studio.cli.main", "batch", "--list", "--json"],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    job = json.loads(listed.stdout.splitlines()[0])
+    assert (job["id"], job["state"], job["done"], job["total"]) == (1, "finished", 12, 12)
+
+
+class BusyServer(EndpointServer):
+    """Our local endpoint, throttling the first two calls and every call for `always-busy`."""
+
+    throttled = 0
+
+    def invoke_endpoint(self, name: str, body: bytes, content_type: str, accept: str):
+        if b"always-busy" in body or self.throttled < 2:
+            self.throttled += 1
+            return _json_answer(400, {"message": "Rate exceeded"}, "ThrottlingException")
+        return super().invoke_endpoint(name, body, content_type, accept)
+
+
+@pytest.fixture
+def busy_server(tiny_sd_path: Path):
+    server = BusyServer.load(str(tiny_sd_path), port=0)
+    with server:
+        yield server
+
+
+def test_transient_errors_from_the_endpoint_are_retried_then_fail_with_a_reason(
+        tmp_path: Path, busy_server: BusyServer, aws_env, capsys) -> None:
+    path = tmp_path / "c.jsonl"
+    path.write_text('{"sku": "OK-1", "title": "mug"}\n{"sku": "BUSY", "title": "always-busy"}\n',
+                    encoding="utf-8")
+    out = tmp_path / "out.zip"
+    code = main(["batch", str(path), "--template", "a {title}", "--backend", "sagemaker",
+                 "--endpoint", "test", "--endpoint-url", busy_server.url, *TINY[:-2],
+                 "--retries", "2", "--retry-delay", "0", "--concurrency", "2", "--out",
+                 str(out), "--json"])
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert code == 1
+    summary = lines[-1]
+    assert (summary["done"], summary["failed"]) == (1, 1)
+    assert summary["failures"][0]["sku"] == "BUSY"
+    assert "throttled" in summary["failures"][0]["reason"]
+    assert "after 3 tries" in summary["failures"][0]["reason"]
+    assert any(line["event"] == "retry" for line in lines)
+    import zipfile
+
+    with zipfile.ZipFile(out) as archive:
+        assert sorted(archive.namelist()) == ["OK-1/OK-1_s1.png", "manifest.csv",
+                                              "manifest.json"]
+        row = json.loads(archive.read("manifest.json"))["images"][0]
+    assert (row["backend"], row["model"]) == ("sagemaker", "tiny-sd")
+    assert row["cost_usd"] > 0 and row["latency_s"] > 0
+
+    # The budget: nothing starts when even one image would pass it.
+    assert main(["batch", "--resume", "1", "--budget", "0", "--json"]) == 5
+    assert "budget" in capsys.readouterr().out
+
+
+def test_plan_errors_and_listing(tmp_path: Path, capsys) -> None:
+    path = catalog(tmp_path, 2)
+    assert main(["batch", str(path), "--template", "a {colour}", "--backend", "bedrock",
+                 "--dry-run"]) == 2
+    assert "known columns: sku, title, color" in capsys.readouterr().err
+    assert main(["batch", str(path), "--template", "a {color} {title}", "--axis",
+                 "bg=white|grey", "--seeds", "3", "--backend", "bedrock", "--preset",
+                 "amazon-main", "--dry-run", "--json"]) == 0
+    captured = capsys.readouterr()
+    plan = json.loads(captured.out)
+    assert plan["images"] == 12 and plan["estimate_usd"] == pytest.approx(12 * 0.04)
+    assert plan["files"][0] == "P-00/P-00_white_s1.jpg"
+    assert "12 images · estimated $0.48" in captured.err
+    assert main(["batch", str(path), "--template", "x", "--preset", "nope"]) == 2
+    assert "choose one of amazon-main" in capsys.readouterr().err
+    assert main(["batch", "--resume", "42"]) == 2
+    assert main(["batch", "--list"]) == 0
+    assert "No batch jobs yet" in capsys.readouterr().err
+    assert main(["batch", "--presets"]) == 0
+    assert "shopify" in capsys.readouterr().out
+    taken = tmp_path / "taken"
+    taken.mkdir()
+    (taken / "x").write_text("x")
+    assert main(["batch", str(path), "--template", "x", "--backend", "bedrock",
+                 "--out", str(taken)]) == 2
+    assert "not an empty folder" in capsys.readouterr().err
+
+

@@ -1,0 +1,223 @@
+"""The Studio window driven through its real widgets with a tiny local model."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from PIL import Image
+from PySide6.QtCore import QMimeData, QPointF, Qt, QTimer, QUrl
+from PySide6.QtGui import QDropEvent
+from PySide6.QtTest import QTest
+
+from studio.ui.gallery.pane import cost_badge, latency_badge
+
+WAIT_MS = 60_000
+
+
+def _generate(qtbot, window, prompt: str = "a ceramic mug on oak"):
+    window.prompt_panel.set_prompt(prompt)
+    with qtbot.waitSignal(window.context.jobs.finished, timeout=WAIT_MS) as finished:
+        QTest.keyClick(window.prompt_panel.prompt_edit, Qt.Key.Key_Return,
+                       Qt.KeyboardModifier.ControlModifier)
+    return finished.args
+
+
+def test_generate_puts_a_tile_with_latency_and_cost_badges_in_the_grid(qtbot, window) -> None:
+    job, result, records = _generate(qtbot, window)
+    qtbot.waitUntil(lambda: window.gallery.model.rowCount() == 1)
+    record = window.gallery.model.record_at(window.gallery.model.index(0))
+    assert record.id == records[0].id and record.prompt == "a ceramic mug on oak"
+    assert latency_badge(record).endswith("s") and "$" in cost_badge(record)
+    assert "Session: 1 images" in window.totals_status.text()
+    assert window.params_panel.seed_edit.text() == str(result.request.seed) == str(record.seed)
+
+
+def test_the_estimate_is_shown_before_generating(qtbot, window) -> None:
+    window.prompt_panel.set_prompt("a lamp")
+    qtbot.waitUntil(lambda: "Estimate" in window.estimate_label.text())
+    assert "kWh" in window.estimate_label.toolTip()
+
+
+def test_escape_cancels_the_running_generation(qtbot, window) -> None:
+    window.params_panel.steps_spin.setValue(400)
+    window.prompt_panel.set_prompt("a long run")
+    jobs = window.context.jobs
+    with qtbot.waitSignal(jobs.progress, timeout=WAIT_MS,
+                          check_params_cb=lambda job, event: event.phase == "denoise"):
+        window.generate()
+    with qtbot.waitSignal(jobs.cancelled, timeout=WAIT_MS):
+        QTest.keyClick(window, Qt.Key.Key_Escape)
+    assert window.gallery.model.rowCount() == 0
+
+
+def test_two_queued_requests_both_finish_and_each_can_be_cancelled(qtbot, window) -> None:
+    window.prompt_panel.set_prompt("first")
+    first = window.generate()
+    window.prompt_panel.set_prompt("second")
+    second = window.generate()
+    third_prompt = "third, cancelled while queued"
+    window.prompt_panel.set_prompt(third_prompt)
+    third = window.generate()
+    assert len(window.queue_panel.rows) == 3
+    window.queue_panel.rows[third.id].cancel_button.click()
+    qtbot.waitUntil(lambda: {first.state, second.state, third.state}
+                    <= {"finished", "cancelled"}, timeout=WAIT_MS)
+    assert (first.state, second.state, third.state) == ("finished", "finished", "cancelled")
+    qtbot.waitUntil(lambda: window.gallery.model.rowCount() == 2)
+
+
+def test_the_event_loop_keeps_running_during_a_generation(qtbot, window) -> None:
+    ticks = []
+    timer = QTimer(interval=10)
+    timer.timeout.connect(lambda: ticks.append(1))
+    window.params_panel.steps_spin.setValue(60)
+    window.prompt_panel.set_prompt("responsiveness")
+    timer.start()
+    job = window.generate()
+    qtbot.waitUntil(lambda: job.state == "running", timeout=WAIT_MS)
+    ticks_at_start = len(ticks)
+    qtbot.waitUntil(lambda: job.state == "finished", timeout=WAIT_MS)
+    timer.stop()
+    # The GUI thread handled timer events while the worker was denoising.
+    assert len(ticks) - ticks_at_start >= 3
+
+
+def test_errors_show_as_a_message_not_a_crash(qtbot, window, tmp_path) -> None:
+    window.prompt_panel.set_prompt("")
+    window.generate()
+    assert "Write a prompt" in window.message_label.text()
+    window._update_settings(local=window.context.settings.settings.local.__class__(
+        model=str(tmp_path / "missing"), device="cpu"))
+    window.prompt_panel.set_prompt("x")
+    with qtbot.waitSignal(window.context.jobs.failed, timeout=WAIT_MS):
+        window.generate()
+    assert "was not found" in window.message_label.text()
+
+
+def test_dropping_a_studio_png_restores_its_parameters(qtbot, window) -> None:
+    window.params_panel.steps_spin.setValue(4)
+    window.params_panel.guidance_spin.setValue(5.5)
+    window.prompt_panel.set_negative("low quality")
+    _, _, records = _generate(qtbot, window, "restore me")
+    window.prompt_panel.set_prompt("something else")
+    window.prompt_panel.set_negative("")
+    window.params_panel.steps_spin.setValue(20)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(records[0].path))])
+    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime,
+                       Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(event)
+    assert window.prompt_panel.prompt() == "restore me"
+    assert window.prompt_panel.negative() == "low quality"
+    assert window.params_panel.steps_spin.value() == 4
+    assert window.params_panel.guidance_spin.value() == 5.5
+    assert window.params_panel.seed_edit.text() == str(records[0].seed)
+    assert window.params_panel.seed_lock.isChecked()
+
+
+def test_dropping_an_a1111_png_restores_its_parameters(window, tmp_path) -> None:
+    from PIL.PngImagePlugin import PngInfo
+
+    info = PngInfo()
+    info.add_text("parameters", "red shoes\nNegative prompt: text\nSteps: 12, Sampler: Euler a, "
+                                "CFG scale: 6, Seed: 99, Size: 512x768, Model: sd15")
+    path = tmp_path / "a1111.png"
+    Image.new("RGB", (8, 8)).save(path, pnginfo=info)
+    assert window.restore_from_png(path)
+    assert window.params_panel.steps_spin.value() == 12
+    assert window.params_panel.sampler_combo.currentData() == "euler_a"
+    assert (window.params_panel.width_spin.value(), window.params_panel.height_spin.value()) \
+        == (512, 768)
+    not_png = tmp_path / "plain.png"
+    Image.new("RGB", (8, 8)).save(not_png)
+    assert not window.restore_from_png(not_png)
+    assert window.message_label.text()
+
+
+def test_iterating_on_a_result(qtbot, window) -> None:
+    _, _, records = _generate(qtbot, window, "base")
+    record = records[0]
+    window.keep_seed(record)
+    assert window.params_panel.seed_edit.text() == str(record.seed)
+    assert window.params_panel.seed_lock.isChecked()
+    window.use_as_init_image(record)
+    assert window.params_panel.init_image is not None
+    request = window.current_request()
+    assert request.mode == "img2img" and request.seed == record.seed
+    with qtbot.waitSignal(window.context.jobs.finished, timeout=WAIT_MS) as finished:
+        window.seed_variations(record, 3)
+    result = finished.args[1]
+    assert len(result.images) == 3 and result.request.prompt == "base"
+
+
+def test_compare_opens_for_two_selected_images(qtbot, window) -> None:
+    _generate(qtbot, window, "one")
+    _generate(qtbot, window, "two")
+    qtbot.waitUntil(lambda: window.gallery.model.rowCount() == 2)
+    window.gallery.view.selectAll()
+    window.compare_selected()
+    assert len(window.compare_dialogs) == 1
+    assert window.compare_dialogs[0].isVisible()
+
+
+def test_a_new_user_without_a_model_is_told_what_to_do(qtbot, studio_home) -> None:
+    from studio.context import StudioContext
+    from studio.ui.window.main_window import MainWindow
+
+    context = StudioContext.create()
+    try:
+        window = MainWindow(context)
+        qtbot.addWidget(window)
+        window.show()
+        assert window.banner.isVisible()
+        assert "No model chosen yet" in window.banner.label.text()
+    finally:
+        context.close()
+
+
+def test_opening_the_window_does_not_import_torch(tiny_settings) -> None:
+    code = (
+        "import sys\n"
+        "from PySide6.QtWidgets import QApplication\n"
+        "app = QApplication([])\n"
+        "from studio.context import StudioContext\n"
+        "from studio.ui.window.main_window import MainWindow\n"
+        "context = StudioContext.create()\n"
+        "window = MainWindow(context); window.show(); app.processEvents()\n"
+        "print(sorted(m for m in ('torch', 'diffusers', 'transformers') if m in sys.modules))\n"
+        "context.close()\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_backend_and_device_show_in_the_status_bar(window) -> None:
+    assert window.backend_status.text().startswith("Local GPU")
+
+
+def test_the_cloud_only_install_opens_and_explains_the_local_extra(tiny_settings) -> None:
+    # A finder that refuses torch and diffusers stands in for an install without them.
+    code = (
+        "import sys, importlib.abc\n"
+        "class NoTorch(importlib.abc.MetaPathFinder):\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in ('torch', 'diffusers'):\n"
+        "            raise ModuleNotFoundError(name)\n"
+        "sys.meta_path.insert(0, NoTorch())\n"
+        "from PySide6.QtWidgets import QApplication\n"
+        "app = QApplication([])\n"
+        "from studio.context import StudioContext\n"
+        "from studio.ui.window.main_window import MainWindow\n"
+        "context = StudioContext.create()\n"
+        "window = MainWindow(context); window.show(); app.processEvents()\n"
+        "print(window.banner.isVisible(), window.banner.label.text())\n"
+        "context.close()\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("True")
+    assert "needs the 'local' extra" in out.stdout and "pip install 'studio[local]'" in out.stdout
