@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from backends.errors import InvalidRequest
 from backends.types import MAX_SEED
 from studio.batch.catalog import column_key
+from studio.formatting import format_duration
 
 
 @dataclass(frozen=True)
@@ -71,14 +72,3 @@ class Estimate:
                 else "time unknown until the first images finish")
         return (f"{self.images} images · estimated ${self.usd:.2f} ({self.cost_basis}) · "
                 f"{when} ({self.time_basis})")
-
-
-def format_duration(seconds: float) -> str:
-    seconds = max(0, int(round(seconds)))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours} h {minutes:02d} min"
-    if minutes:
-        return f"{minutes} min {secs:02d} s"
-    return f"{secs} s"

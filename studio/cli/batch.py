@@ -231,7 +231,7 @@ class ProgressPrinter:
         self._last = 0.0
 
     def __call__(self, event: Any) -> None:
-        from studio.batch.matrix import format_duration
+        from studio.formatting import format_duration
 
         eta = format_duration(event.eta_s) if event.eta_s is not None else "…"
         if self.as_json:

@@ -122,7 +122,8 @@ def _burn_line(backend: Any) -> str:
 
 def run_stats(args: argparse.Namespace) -> int:
     from studio.costs.spending import today_totals
-    from studio.costs.stats import daily_totals, format_table, group_runs, money, per_dollar
+    from studio.costs.stats import daily_totals, format_table, group_runs
+    from studio.formatting import format_per_dollar, format_usd
     from studio.library.store import Library
     from studio.settings.values import load_settings
 
@@ -144,14 +145,14 @@ def run_stats(args: argparse.Namespace) -> int:
     rows = [[g.key, str(g.runs), str(g.images), f"{g.p50_s:.2f}s", f"{g.p95_s:.2f}s",
              *(f"{g.mean_parts[p]:.2f}s" for p in ("load_s", "queue_s", "network_s",
                                                    "inference_s", "decode_s")),
-             money(g.usd), money(g.usd_per_image), per_dollar(g.images_per_usd)]
+             format_usd(g.usd), format_usd(g.usd_per_image), format_per_dollar(g.images_per_usd)]
             for g in groups]
     print(format_table(headers, rows))
     print("\nLatency is per run (p50/p95); load…decode are averages per run; cost per image.")
     if days:
         print("\n" + format_table(["day", "images", "spent"],
-                                  [[d.day, str(d.images), money(d.usd)] for d in days]))
-    print(f"\nToday: {today.images} images, {money(today.usd)}")
+                                  [[d.day, str(d.images), format_usd(d.usd)] for d in days]))
+    print(f"\nToday: {today.images} images, {format_usd(today.usd)}")
     return 0
 
 

@@ -136,7 +136,7 @@ def run_comparison(request: GenerationRequest, choices: Sequence[BackendChoice],
 
 def comparison_rows(results: Sequence[BackendRuns]) -> tuple[list[str], list[list[str]]]:
     """Headers and rows of the printed table."""
-    from studio.costs.stats import money, per_dollar
+    from studio.formatting import format_per_dollar, format_usd
 
     headers = ["backend", "runs", "p50", "load", "queue", "network", "inference", "decode",
                "$/image", "images/$", "estimate/image"]
@@ -147,8 +147,8 @@ def comparison_rows(results: Sequence[BackendRuns]) -> tuple[list[str], list[lis
         rows.append([outcome.choice.label, str(s.runs), f"{s.p50_s:.2f}s",
                      *(f"{parts[p]:.2f}s" for p in ("load_s", "queue_s", "network_s",
                                                     "inference_s", "decode_s")),
-                     money(s.usd_per_image), per_dollar(s.images_per_usd),
-                     money(outcome.estimate_usd_per_image)])
+                     format_usd(s.usd_per_image), format_per_dollar(s.images_per_usd),
+                     format_usd(outcome.estimate_usd_per_image)])
     return headers, rows
 
 

@@ -111,15 +111,3 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
         lines.append("  ".join(cells).rstrip())
     lines.insert(1, "  ".join("-" * width for width in widths))
     return "\n".join(lines)
-
-
-def money(usd: float | None) -> str:
-    if usd is None:
-        return "—"
-    if usd < 0.01:
-        return f"${usd:.6f}"
-    return f"${usd:.4f}" if usd < 1 else f"${usd:.2f}"
-
-
-def per_dollar(images_per_usd: float | None) -> str:
-    return "—" if images_per_usd is None else f"{images_per_usd:,.0f}"

@@ -26,6 +26,7 @@ from backends.types import (
     GenerationResult,
     Progress,
 )
+from studio.formatting import short_prompt
 from studio.library.store import Library
 
 REMOTE_WORKERS = 4
@@ -43,8 +44,7 @@ class Job:
 
     @property
     def summary(self) -> str:
-        prompt = self.request.prompt.replace("\n", " ")
-        return prompt if len(prompt) <= 60 else prompt[:57] + "…"
+        return short_prompt(self.request.prompt, 60)
 
 
 class JobQueue(QObject):

@@ -8,10 +8,11 @@ import pytest
 
 from backends.errors import InvalidRequest
 from studio.batch.catalog import load_catalog
-from studio.batch.matrix import Axis, Estimate, format_duration, variants
+from studio.batch.matrix import Axis, Estimate, variants
 from studio.batch.plan import parse_templates, plan_items
 from studio.batch.presets import get_preset
 from studio.batch.templates import Template, TemplateError, preview
+from studio.formatting import format_duration
 
 KNOWN = ["sku", "title", "color", "material"]
 

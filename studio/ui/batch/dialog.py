@@ -31,11 +31,12 @@ from backends.errors import BackendError, InvalidRequest
 from backends.types import GenerationRequest, random_seed
 from studio.batch.catalog import load_catalog, parse_mapping
 from studio.batch.export import Exporter, check_new_output
-from studio.batch.matrix import Axis, format_duration
+from studio.batch.matrix import Axis
 from studio.batch.plan import BatchSpec, PreparedBatch, estimate_batch, prepare_batch
 from studio.batch.presets import get_preset, marketplace_presets
 from studio.batch.runner import BatchEvent, BatchRunner, RunnerConfig, Summary
 from studio.batch.store import BatchStore
+from studio.formatting import format_duration
 from studio.ui.batch.results import BatchResults
 
 

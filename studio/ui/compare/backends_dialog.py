@@ -22,9 +22,9 @@ from backends.types import GenerationRequest
 from studio.compare.runs import request_model
 from studio.context import StudioContext
 from studio.costs.budget import BudgetExceeded
+from studio.formatting import format_usd
 from studio.settings.values import BACKENDS
 from studio.ui.compare.view import MAX_RECORDS, MIN_RECORDS, CompareDialog
-from studio.ui.loupe.record_text import format_usd
 
 _LABELS = {"local": "Local GPU", "sagemaker": "SageMaker endpoint", "bedrock": "Amazon Bedrock"}
 

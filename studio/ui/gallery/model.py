@@ -15,20 +15,15 @@ from PySide6.QtCore import (
     Signal,
 )
 
+from studio.formatting import short_prompt
 from studio.library.store import ImageRecord, Library
 from studio.ui.gallery.thumbnails import ThumbnailCache
 
 RecordRole = Qt.ItemDataRole.UserRole + 1
 MissingRole = Qt.ItemDataRole.UserRole + 2  # True when the image file cannot be read
 PAGE_SIZE = 200
-_SHORT_PROMPT_CHARS = 48
 
 _Index = QModelIndex | QPersistentModelIndex
-
-
-def short_prompt(prompt: str, limit: int = _SHORT_PROMPT_CHARS) -> str:
-    text = " ".join(prompt.split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 class GalleryModel(QAbstractListModel):

@@ -5,11 +5,11 @@ Pure functions, no widgets, so the wording is tested without pixels and both vie
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 
 from backends.types import SCHEDULERS, Cost, Timings
+from studio.formatting import format_seconds, format_usd
 from studio.library.store import ImageRecord
 
 # (Timings field, label) in the order the seconds are spent.
@@ -33,28 +33,6 @@ class Field:
     key: str
     label: str
     value: str
-
-
-def format_seconds(seconds: float) -> str:
-    if seconds < 10:
-        return f"{seconds:.2f} s"
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, rest = divmod(round(seconds), 60)
-    return f"{minutes} min {rest:02d} s"
-
-
-def format_usd(usd: float) -> str:
-    """Dollars with enough digits to tell small amounts apart: local runs cost fractions
-    of a cent, and "$0.00" would hide the difference a designer is comparing."""
-    if usd <= 0:
-        return "$0.00"
-    if usd >= 1:
-        return f"${usd:,.2f}"
-    if usd >= 0.01:
-        return f"${usd:.3f}"
-    digits = min(8, 1 - math.floor(math.log10(usd)))
-    return f"${usd:.{digits}f}"
 
 
 def cost_text(cost: Cost) -> str:

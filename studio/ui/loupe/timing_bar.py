@@ -7,7 +7,8 @@ from PySide6.QtGui import QColor, QPainter, QPainterPath, QPaintEvent, QPalette
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from backends.types import Timings
-from studio.ui.loupe.record_text import OTHER_LABEL, format_seconds, timing_parts
+from studio.formatting import format_seconds
+from studio.ui.loupe.record_text import OTHER_LABEL, timing_parts
 
 # Hue offsets from the theme's highlight colour: inference, the part that matters most,
 # wears the highlight itself; the rest sit far enough round the wheel to tell apart.

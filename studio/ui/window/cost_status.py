@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from studio.costs.session_totals import SessionTotals
+from studio.formatting import format_seconds, format_usd
 from studio.library.store import Totals
-from studio.ui.loupe.record_text import format_seconds, format_usd
 
 
 def totals_text(session: SessionTotals, today: Totals | None,

@@ -26,6 +26,7 @@ from studio.context import StudioContext
 from studio.costs.budget import BudgetExceeded
 from studio.costs.session_totals import SessionTotals
 from studio.costs.spending import today_totals
+from studio.formatting import format_usd
 from studio.generation.job_queue import Job
 from studio.library.png_metadata import request_from_png
 from studio.settings.values import Settings
@@ -34,7 +35,6 @@ from studio.ui.compare.view import CompareDialog
 from studio.ui.gallery.pane import GalleryPane
 from studio.ui.gallery.thumbnails import ThumbnailCache
 from studio.ui.loupe.detail_panel import DetailPanel
-from studio.ui.loupe.record_text import format_usd
 from studio.ui.settings.dialog import SettingsDialog, default_test_connection
 from studio.ui.window.cost_status import burn_text, estimate_button_text, totals_text
 from studio.ui.window.first_run import FirstRunBanner

@@ -15,6 +15,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.formatting import short_prompt
+
 
 class PromptPanel(QWidget):
     changed = Signal()
@@ -82,6 +84,6 @@ class PromptPanel(QWidget):
             self.history_menu.addAction("No prompts yet").setEnabled(False)
         for prompt in prompts:
             label = prompt.replace("\n", " ")
-            action = self.history_menu.addAction(label if len(label) < 80 else label[:77] + "…")
+            action = self.history_menu.addAction(short_prompt(label, 80))
             action.setToolTip(prompt)
             action.triggered.connect(lambda _=False, p=prompt: self.set_prompt(p))

@@ -15,8 +15,8 @@ from PySide6.QtWidgets import (
 )
 
 from backends.types import Progress
+from studio.formatting import format_usd
 from studio.generation.job_queue import Job, JobQueue
-from studio.ui.loupe.record_text import format_usd
 from studio.ui.qt_images import pil_to_qimage
 
 DONE_ROW_LINGER_MS = 1500
