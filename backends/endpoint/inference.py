@@ -7,7 +7,9 @@ This one file runs unchanged as `code/inference.py`
 - and in `studio endpoint serve`, which loads it as a module.
 Inside SageMaker our `backends` package does not exist, so this file imports nothing of ours:
 only the standard library, PIL, and (lazily, in model_fn and predict_fn) torch, diffusers and
-optimum-neuron.
+optimum-neuron. What it shares with Studio (the request limits, the sampler table, the device
+choice, the pipeline per mode) is therefore copied here, each copy marked `# Copied from` its
+source; tests/backends/endpoint/test_copies.py fails when a copy drifts from its source.
 
 Request (our format):
     {"inputs": "<prompt>", "parameters": {"negative_prompt": "", "num_inference_steps": 30,
@@ -37,13 +39,21 @@ from typing import Any
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+# Studio's own request limits, so that what Studio accepts the endpoint accepts too.
+# Copied from backends.types.MAX_SEED..MAX_PROMPT_CHARS
 MAX_SEED = 2**32 - 1
-MIN_SIDE, MAX_SIDE, SIDE_MULTIPLE = 64, 4096, 8
-MAX_STEPS, MAX_COUNT, MAX_PROMPT_CHARS = 500, 16, 10_000
+MIN_SIDE = 64
+MAX_SIDE = 4096
+SIDE_MULTIPLE = 8
+MAX_STEPS = 500
+MAX_COUNT = 16
+MAX_PROMPT_CHARS = 10_000
+# The endpoint's own limit on a decoded init image or mask (not a copy of Studio's).
 MAX_INIT_PIXELS = 16_000_000
 
 # Our sampler names (as in Studio) -> diffusers scheduler class and extra config.
-SCHEDULERS: dict[str, tuple[str, dict[str, Any]]] = {
+# Copied from backends.local.schedulers.SCHEDULER_CLASSES
+SCHEDULER_CLASSES: dict[str, tuple[str, dict[str, Any]]] = {
     "euler": ("EulerDiscreteScheduler", {}),
     "euler_a": ("EulerAncestralDiscreteScheduler", {}),
     "heun": ("HeunDiscreteScheduler", {}),
@@ -81,6 +91,20 @@ class LoadedPipeline:
     compiled_size: tuple[int, int] | None = None  # Neuron models have a fixed (width, height)
     base_scheduler: Any = None  # the model's own, kept so one request's sampler never leaks
     by_mode: dict[str, Any] = field(default_factory=dict)
+
+    # Copied from backends.local.pipelines.LoadedModel.pipeline_for with text2image->pipeline
+    def pipeline_for(self, mode: str) -> Any:
+        """The pipeline for txt2img, img2img or inpaint, sharing the loaded weights (no reload)."""
+        if mode == "txt2img":
+            return self.pipeline
+        if mode not in self.by_mode:
+            from diffusers import AutoPipelineForImage2Image, AutoPipelineForInpainting
+
+            auto = AutoPipelineForImage2Image if mode == "img2img" else AutoPipelineForInpainting
+            pipeline = auto.from_pipe(self.pipeline)
+            pipeline.set_progress_bar_config(disable=True)
+            self.by_mode[mode] = pipeline
+        return self.by_mode[mode]
 
 
 @dataclass(frozen=True)
@@ -203,7 +227,8 @@ def _job(prompt: Any, p: dict[str, Any], *, jumpstart: bool) -> Job:
         problems.append(f"The prompt is too long (at most {MAX_PROMPT_CHARS} characters).")
     negative = p.get("negative_prompt") or ""
     if not isinstance(negative, str) or len(negative) > MAX_PROMPT_CHARS:
-        problems.append("negative_prompt must be a string of at most 10000 characters.")
+        problems.append(f"negative_prompt must be a string of at most {MAX_PROMPT_CHARS} "
+                        "characters.")
     steps = _whole(p, "num_inference_steps", 30, 1, MAX_STEPS, problems)
     count = _whole(p, "num_images_per_prompt", 1, 1, MAX_COUNT, problems)
     seed = _whole(p, "seed", None, 0, MAX_SEED, problems)
@@ -214,8 +239,9 @@ def _job(prompt: Any, p: dict[str, Any], *, jumpstart: bool) -> Job:
             0.0 <= guidance <= 30.0):
         problems.append(f"guidance_scale must be a number from 0 to 30 (got {guidance!r}).")
     scheduler = p.get("scheduler")
-    if scheduler is not None and scheduler not in SCHEDULERS:
-        problems.append(f"Unknown scheduler {scheduler!r}; use one of {', '.join(SCHEDULERS)}.")
+    if scheduler is not None and scheduler not in SCHEDULER_CLASSES:
+        problems.append(f"Unknown scheduler {scheduler!r}; use one of "
+                        f"{', '.join(SCHEDULER_CLASSES)}.")
     strength = p.get("strength", 0.75)
     init_image = None
     if p.get("image") is not None:
@@ -236,12 +262,17 @@ def _job(prompt: Any, p: dict[str, Any], *, jumpstart: bool) -> Job:
                             f"image ({init_image.width}×{init_image.height}).")
     if problems:
         raise BadRequest(" ".join(problems))
-    first = seed if seed is not None else random.SystemRandom().randint(0, MAX_SEED)
+    first = seed if seed is not None else random_seed()
     seeds = tuple((first + i) % (MAX_SEED + 1) for i in range(count))
     return Job(prompt=prompt, negative_prompt=negative, steps=steps, guidance=float(guidance),
                width=width, height=height, seeds=seeds, scheduler=scheduler,
                init_image=init_image, strength=float(strength),
                mask=mask.convert("L") if mask is not None else None, jumpstart=jumpstart)
+
+
+# Copied from backends.types.random_seed
+def random_seed() -> int:
+    return random.SystemRandom().randint(0, MAX_SEED)
 
 
 def _whole(p: dict[str, Any], name: str, default: int | None, low: int, high: int,
@@ -293,25 +324,17 @@ def _encode(image: Image.Image, kind: str) -> str:
 # --- GPU / CPU: diffusers ------------------------------------------------------------------
 
 def _load_diffusers(model_dir: str) -> LoadedPipeline:
-    import torch
     from diffusers import AutoPipelineForText2Image
     from diffusers.utils import logging as diffusers_logging
 
     diffusers_logging.disable_progress_bar()  # per-step bars flood the endpoint's logs
-    if torch.cuda.is_available():
-        runtime, dtype = "cuda", torch.float16
-        device = f"cuda ({torch.cuda.get_device_name(0)}) fp16"
-    elif torch.backends.mps.is_available():
-        runtime, dtype, device = "mps", torch.float16, "mps (Apple GPU) fp16"
-    else:
-        # Half precision on a CPU is slower than fp32 and poorly supported.
-        runtime, dtype, device = "cpu", torch.float32, "cpu fp32"
+    choice = choose_device()
     # Safetensors only: pickle weights can run code when they are loaded.
     pipeline = AutoPipelineForText2Image.from_pretrained(
-        model_dir, use_safetensors=True, **{_dtype_keyword(): dtype})
+        model_dir, use_safetensors=True, **{_dtype_keyword(): choice.dtype})
     pipeline.set_progress_bar_config(disable=True)
-    pipeline.to(runtime)
-    return LoadedPipeline(pipeline, runtime, device, _model_name(model_dir),
+    pipeline.to(choice.device)
+    return LoadedPipeline(pipeline, choice.device, choice.label, _model_name(model_dir),
                           base_scheduler=pipeline.scheduler)
 
 
@@ -320,15 +343,8 @@ def _run_diffusers(job: Job, model: LoadedPipeline) -> list[Image.Image]:
 
     mode = "inpaint" if job.mask is not None else (
         "img2img" if job.init_image is not None else "txt2img")
-    pipeline = _pipeline_for(model, mode)
-    base = model.base_scheduler
-    if job.scheduler is not None:
-        import diffusers
-
-        class_name, extra = SCHEDULERS[job.scheduler]
-        pipeline.scheduler = getattr(diffusers, class_name).from_config(base.config, **extra)
-    else:
-        pipeline.scheduler = type(base).from_config(base.config)
+    pipeline = model.pipeline_for(mode)
+    pipeline.scheduler = build_scheduler(job.scheduler, model.base_scheduler.config)
     kwargs: dict[str, Any] = {
         "prompt": job.prompt, "negative_prompt": job.negative_prompt or None,
         "num_inference_steps": job.steps, "guidance_scale": job.guidance,
@@ -355,22 +371,46 @@ def _run_diffusers(job: Job, model: LoadedPipeline) -> list[Image.Image]:
                          f"{len(job.seeds)}; lower the size or the image count.") from exc
 
 
-def _pipeline_for(model: LoadedPipeline, mode: str) -> Any:
-    if mode == "txt2img":
-        return model.pipeline
-    if mode not in model.by_mode:
-        from diffusers import AutoPipelineForImage2Image, AutoPipelineForInpainting
+# Copied from backends.local.schedulers.build_scheduler
+def build_scheduler(name: str | None, base_config: Any) -> Any:
+    """A fresh scheduler for one run; None keeps the model's own scheduler type."""
+    import diffusers
 
-        # from_pipe shares the loaded weights: no second copy in GPU memory.
-        auto = AutoPipelineForInpainting if mode == "inpaint" else AutoPipelineForImage2Image
-        pipeline = auto.from_pipe(model.pipeline)
-        pipeline.set_progress_bar_config(disable=True)
-        model.by_mode[mode] = pipeline
-    return model.by_mode[mode]
+    if name is None:
+        class_name, extra = base_config["_class_name"], {}
+    else:
+        class_name, extra = SCHEDULER_CLASSES[name]
+    scheduler_class = getattr(diffusers, class_name)
+    return scheduler_class.from_config(base_config, **extra)
 
 
+# Copied from backends.local.device.DeviceChoice
+@dataclass(frozen=True)
+class DeviceChoice:
+    device: str  # "cuda", "mps" or "cpu"
+    dtype: Any  # a torch.dtype
+    label: str  # what the user sees, e.g. "cuda (NVIDIA H100) fp16"
+
+
+# Copied from backends.local.device.choose_device
+def choose_device(preferred: str | None = None) -> DeviceChoice:
+    """CUDA first, then Apple MPS, then CPU; half precision where the hardware is made for it."""
+    import torch
+
+    wanted = preferred or ("cuda" if torch.cuda.is_available() else
+                           "mps" if torch.backends.mps.is_available() else "cpu")
+    if wanted == "cuda":
+        name = torch.cuda.get_device_name(0)
+        return DeviceChoice("cuda", torch.float16, f"cuda ({name}) fp16")
+    if wanted == "mps":
+        return DeviceChoice("mps", torch.float16, "mps (Apple GPU) fp16")
+    # Half precision on CPU is slower than fp32 and poorly supported by many kernels.
+    return DeviceChoice("cpu", torch.float32, "cpu fp32")
+
+
+# Copied from backends.local.pipelines._dtype_keyword
 def _dtype_keyword() -> str:
-    """diffusers renamed `torch_dtype` to `dtype`; use whichever the container's version speaks."""
+    """diffusers renamed `torch_dtype` to `dtype`; use whichever this version speaks."""
     try:
         from diffusers.utils.deprecation_utils import _TORCH_DTYPE_DEPRECATION_MESSAGE  # noqa: F401
     except ImportError:

@@ -10,16 +10,19 @@ line number and skipped; it never stops the rest.
 from __future__ import annotations
 
 import csv
-import html
 import io
 import json
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from backends.errors import InvalidRequest
+from studio.batch.catalog_formats import shopify_products, woocommerce_products
+from studio.batch.catalog_rows import Product, Records, RowProblem, column_key
+
+# Product, RowProblem and column_key stay importable from here, where their users find them;
+# they live in catalog_rows so that catalog_formats can share them without importing this.
 
 SKU_ALIASES = ("sku", "variant_sku", "product_sku", "item_sku", "id", "product_id", "handle",
                "code", "item", "article", "ean", "gtin")
@@ -28,22 +31,6 @@ _DELIMITERS = ",;\t|"
 
 class CatalogError(InvalidRequest):
     """The catalog cannot be read at all (as opposed to a bad row, which is reported)."""
-
-
-@dataclass(frozen=True)
-class Product:
-    line: int
-    sku: str
-    fields: dict[str, str]
-
-
-@dataclass(frozen=True)
-class RowProblem:
-    line: int
-    message: str
-
-    def __str__(self) -> str:
-        return f"line {self.line}: {self.message}"
 
 
 @dataclass
@@ -55,12 +42,6 @@ class Catalog:
     problems: list[RowProblem] = field(default_factory=list)
     encoding: str = "utf-8"
     delimiter: str = ""
-
-
-def column_key(name: str) -> str:
-    """A header as a template identifier: `Option1 Value` -> `option1_value`."""
-    key = re.sub(r"[^0-9a-z]+", "_", name.strip().lower()).strip("_")
-    return key or "column"
 
 
 def parse_mapping(pairs: list[str]) -> dict[str, str]:
@@ -158,12 +139,8 @@ def _from_csv(path: Path, text: str, sources: dict[str, str]) -> Catalog:
         records.append(RowProblem(line + 1, f"cannot be read as CSV ({exc})."))
     catalog = Catalog(path, kind, [], delimiter=delimiter)
     if kind == "shopify":
-        from studio.batch.catalog_formats import shopify_products
-
         catalog.products, catalog.problems = shopify_products(records)
     elif kind == "woocommerce":
-        from studio.batch.catalog_formats import woocommerce_products
-
         catalog.products, catalog.problems = woocommerce_products(records)
     else:
         catalog.products, catalog.problems = plain_products(records, sources)
@@ -181,7 +158,7 @@ def _csv_kind(headers: list[str]) -> str:
 
 
 def plain_products(
-    records: list[tuple[int, dict[str, Any]] | RowProblem], sources: dict[str, str],
+    records: Records, sources: dict[str, str],
 ) -> tuple[list[Product], list[RowProblem]]:
     """One product per record, its SKU from the first SKU-like column that has a value.
 
@@ -222,10 +199,6 @@ def _cell(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     return str(value).strip()
-
-
-def strip_html(text: str) -> str:
-    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", text))).strip()
 
 
 # --- JSON ------------------------------------------------------------------------------

@@ -7,11 +7,8 @@ values on each variant row, so a variant inherits the parent's non-empty fields.
 from __future__ import annotations
 
 import re
-from typing import Any
 
-from studio.batch.catalog import Product, RowProblem, column_key, strip_html
-
-Records = list[tuple[int, dict[str, Any]] | RowProblem]
+from studio.batch.catalog_rows import Product, Records, RowProblem, column_key, strip_html
 
 
 def _slug(text: str) -> str:
