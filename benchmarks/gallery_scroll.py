@@ -32,7 +32,7 @@ from PySide6.QtCore import QPoint, Qt  # noqa: E402
 from PySide6.QtGui import QPixmap  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from studio.library.store import Library  # noqa: E402
+from studio.library import Library  # noqa: E402
 from studio.ui.gallery.pane import GalleryPane, MissingRole  # noqa: E402
 from studio.ui.gallery.thumbnails import ThumbnailCache  # noqa: E402
 

@@ -7,11 +7,9 @@ from pathlib import Path
 
 import sqlite_utils
 
+from studio.library.errors import LibraryError
+
 SCHEMA_VERSION = 1
-
-
-class LibraryError(Exception):
-    """The library cannot be opened or used as it is on disk."""
 
 
 # Hand-written DDL rather than sqlite-utils' create(): it needs AUTOINCREMENT (a deleted

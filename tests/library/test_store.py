@@ -1,3 +1,5 @@
+"""The Library facade: recording files and rows together, favourites, deleting, orphans."""
+
 from __future__ import annotations
 
 import hashlib
@@ -7,61 +9,18 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from PIL import Image
 
-from backends.types import Cost, GeneratedImage, GenerationRequest, GenerationResult, Timings
-from studio.library import store as library_module
+from backends.types import Cost
+from studio.library import Library, LibraryError
+from studio.library import files as files_module
 from studio.library.png_metadata import request_from_png
-from studio.library.store import Library
-
-T0 = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
-
-
-def _gradient(seed: int) -> Image.Image:
-    image = Image.linear_gradient("L").resize((64, 64)).convert("RGB")
-    return Image.merge("RGB", (*image.split()[:2], Image.new("L", (64, 64), seed % 256)))
-
-
-def make_result(
-    prompt: str = "a red sneaker on white",
-    *,
-    negative: str = "",
-    count: int = 2,
-    seed: int = 100,
-    backend: str = "local",
-    model: str = "sd-turbo",
-    created_at: datetime = T0,
-    usd: float = 0.04,
-    total_s: float = 3.0,
-    init_image: Image.Image | None = None,
-) -> GenerationResult:
-    request = GenerationRequest(
-        prompt=prompt, negative_prompt=negative, model=model, seed=seed, count=count,
-        width=512, height=512, scheduler="euler_a", init_image=init_image,
-    )
-    return GenerationResult(
-        request=request,
-        images=tuple(GeneratedImage(_gradient(s), s) for s in request.image_seeds()),
-        timings=Timings(load_s=0.5, inference_s=2.0, decode_s=0.1, total_s=total_s),
-        cost=Cost(usd, f"{count} images", estimated=False),
-        backend=backend,
-        model=model,
-        device="cuda" if backend == "local" else "ml.inf2.xlarge",
-        created_at=created_at,
-    )
-
-
-@pytest.fixture
-def lib(tmp_path: Path) -> Iterator[Library]:
-    library = Library(tmp_path / "library", tmp_path / "studio.db")
-    yield library
-    library.close()
+from studio.library.schema import SCHEMA_VERSION
+from tests.library.results import T0, make_result
 
 
 def _rows(lib: Library, table: str) -> int:
@@ -133,10 +92,10 @@ def test_schema_is_idempotent_and_versioned(tmp_path: Path) -> None:
         assert again.count() == 2
         assert again.search("sneaker")[0].prompt == "a red sneaker on white"
     with sqlite3.connect(tmp_path / "db.sqlite") as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == library_module.SCHEMA_VERSION
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         conn.execute("PRAGMA user_version = 99")
-    with pytest.raises(library_module.LibraryError, match="newer Studio"):
+    with pytest.raises(LibraryError, match="newer Studio"):
         Library(tmp_path / "lib", tmp_path / "db.sqlite")
 
 
@@ -167,62 +126,6 @@ def test_record_from_many_threads(lib: Library) -> None:
     assert lib.count() == 8 and lib.count("shoe") == 8
 
 
-# --- searching ------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def filled(lib: Library) -> Library:
-    lib.record(make_result("red leather handbag", negative="blurry", count=1,
-                           created_at=T0, usd=0.01, total_s=2.0))
-    lib.record(make_result("blue running shoes, studio light", count=2,
-                           created_at=T0 + timedelta(hours=1), backend="sagemaker",
-                           model="sdxl", usd=0.10, total_s=5.0))
-    lib.record(make_result("green ceramic mug", negative="text, watermark", count=1,
-                           created_at=T0 + timedelta(days=1), usd=0.0, total_s=1.5))
-    return lib
-
-
-def test_search_full_text_newest_first(filled: Library) -> None:
-    assert [r.prompt for r in filled.search()] == [
-        "green ceramic mug",
-        "blue running shoes, studio light",
-        "blue running shoes, studio light",
-        "red leather handbag",
-    ]
-    assert {r.prompt for r in filled.search("handbag")} == {"red leather handbag"}
-    assert len(filled.search("shoe")) == 2  # stemmed and prefix: "shoe" finds "shoes"
-    assert len(filled.search("stud lig")) == 2  # each word is a prefix
-    assert {r.prompt for r in filled.search("watermark")} == {"green ceramic mug"}
-    assert filled.search("red mug") == []  # every word must match
-    assert filled.search("nothing-like-this") == []
-
-
-@pytest.mark.parametrize(
-    "text", ['"foo', "a AND (", "NEAR(", "*", "-", '""', "shoe OR", "col:umn", "^x", "'; DROP"]
-)
-def test_search_accepts_any_text(filled: Library, text: str) -> None:
-    filled.search(text)
-    filled.count(text)
-
-
-def test_search_filters_and_paging(filled: Library) -> None:
-    assert filled.count() == 4
-    assert filled.count(backend="sagemaker") == 2
-    assert {r.model for r in filled.search(model="sd-turbo")} == {"sd-turbo"}
-    assert filled.count("shoes", backend="local") == 0
-    assert filled.count(since=T0 + timedelta(hours=1)) == 3
-    assert filled.count(until=T0 + timedelta(hours=1)) == 1
-    assert filled.count(since=T0 + timedelta(minutes=30), until=T0 + timedelta(hours=2)) == 2
-
-    everything = filled.search()
-    pages = [filled.search(limit=3, offset=0), filled.search(limit=3, offset=3)]
-    assert [r.id for r in pages[0] + pages[1]] == [r.id for r in everything]
-    assert len(pages[1]) == 1
-
-    assert filled.distinct_models() == ["sd-turbo", "sdxl"]
-    assert filled.distinct_backends() == ["local", "sagemaker"]
-
-
 def test_favourites(filled: Library) -> None:
     target = filled.search("mug")[0]
     assert filled.set_favourite(target.id, True)
@@ -246,15 +149,6 @@ def test_delete_removes_row_file_and_the_last_run(filled: Library) -> None:
     assert not filled.delete(second.id)
 
 
-def test_totals(filled: Library) -> None:
-    totals = filled.totals()
-    assert totals.images == 4
-    assert totals.seconds == pytest.approx(8.5)
-    assert totals.usd == pytest.approx(0.11)
-    since = filled.totals(since=T0 + timedelta(minutes=30))
-    assert (since.images, since.seconds, since.usd) == (3, pytest.approx(6.5), pytest.approx(0.1))
-
-
 # --- atomic writes --------------------------------------------------------------------------
 
 
@@ -264,8 +158,9 @@ def test_failed_insert_leaves_no_file_and_no_row(lib: Library) -> None:
     with sqlite3.connect(lib.db_path) as conn:
         conn.execute("CREATE TRIGGER fail BEFORE INSERT ON images "
                      "BEGIN SELECT RAISE(ABORT, 'disk on fire'); END")
-    with pytest.raises(sqlite3.DatabaseError, match="disk on fire"):
+    with pytest.raises(LibraryError, match="Could not save the images.*disk on fire") as raised:
         lib.record(make_result("lost", count=3, init_image=Image.new("RGB", (64, 64))))
+    assert isinstance(raised.value.__cause__, sqlite3.DatabaseError)
 
     assert _rows(lib, "runs") == 1 and _rows(lib, "images") == 1
     assert _files(lib) == [keep[0].path]
@@ -310,15 +205,16 @@ def test_failed_file_write_leaves_no_partial_file_and_no_row(
         return wrapper
 
     if fail_at == "encode":
-        monkeypatch.setattr(library_module, "encode_png", failing(library_module.encode_png))
+        monkeypatch.setattr(files_module, "encode_png", failing(files_module.encode_png))
     elif fail_at == "fsync":
         # The bytes are already in the temp file when fsync fails: a half-finished write.
         monkeypatch.setattr(os, "fsync", failing(os.fsync))
     else:
         monkeypatch.setattr(os, "replace", failing(os.replace))
 
-    with pytest.raises(OSError, match="no space"):
+    with pytest.raises(LibraryError, match="no space") as raised:
         lib.record(make_result(count=3))
+    assert isinstance(raised.value.__cause__, OSError)
     monkeypatch.undo()
     assert _files(lib) == []
     assert _rows(lib, "runs") == 0 and _rows(lib, "images") == 0
@@ -347,59 +243,3 @@ def test_orphan_files_finds_pngs_without_rows(lib: Library) -> None:
     orphan.write_bytes(records[0].path.read_bytes())
     (lib.root / ".tmp-x.png").write_bytes(b"")  # temp files are not orphans
     assert lib.orphan_files() == [orphan]
-
-
-# --- paging and recall ----------------------------------------------------------------------
-
-
-def _pages(lib: Library, limit: int, **filters: Any) -> list[int]:
-    ids: list[int] = []
-    page = lib.search(limit=limit, **filters)
-    while page:
-        ids += [r.id for r in page]
-        page = lib.search(limit=limit, after=page[-1], **filters)
-    return ids
-
-
-@pytest.mark.parametrize(
-    "filters",
-    [{}, {"backend": "local"}, {"text": "blue"}, {"model": "sdxl"}, {"favourites_only": True},
-     {"text": "green", "backend": "local", "since": T0}],
-)
-@pytest.mark.parametrize("limit", [1, 2, 50])
-def test_keyset_pages_match_one_search(filled: Library, filters: dict, limit: int) -> None:
-    # Small limits take the images-first plan, large ones the runs-first plan: same answer.
-    filled.set_favourite(filled.search("mug")[0].id, True)
-    assert _pages(filled, limit, **filters) == [r.id for r in filled.search(limit=-1, **filters)]
-
-
-def test_keyset_breaks_ties_on_id(filled: Library) -> None:
-    same_moment = filled.search("shoes")  # one run: two images with one created_at
-    assert same_moment[0].created_at == same_moment[1].created_at
-    assert same_moment[0].id > same_moment[1].id
-    assert filled.search("shoes", after=same_moment[0]) == [same_moment[1]]
-
-
-def test_search_by_ids(filled: Library) -> None:
-    wanted = [r.id for r in filled.search("shoes")]
-    other = filled.search("mug")[0].id
-    assert [r.id for r in filled.search(ids=[*wanted, other, 999_999])] == [other, *wanted]
-    assert [r.id for r in filled.search("shoes", ids=[other, wanted[1]])] == [wanted[1]]
-    assert filled.search(ids=[]) == []
-
-
-def test_recent_prompts_distinct_newest_first(filled: Library) -> None:
-    filled.record(make_result("red leather handbag", count=1, created_at=T0 + timedelta(days=2)))
-    assert filled.recent_prompts() == [
-        "red leather handbag", "green ceramic mug", "blue running shoes, studio light",
-    ]
-    assert filled.recent_prompts(limit=2) == ["red leather handbag", "green ceramic mug"]
-    assert filled.recent_prompts(limit=0) == []
-
-
-def test_favourites_are_read_newest_first_from_an_index(filled: Library) -> None:
-    with sqlite3.connect(filled.db_path) as conn:
-        plan = " ".join(row[3] for row in conn.execute(
-            "EXPLAIN QUERY PLAN SELECT id FROM images WHERE favourite = 1 "
-            "ORDER BY created_at DESC LIMIT 10"))
-    assert "idx_images_favourite_created_at" in plan and "TEMP B-TREE" not in plan

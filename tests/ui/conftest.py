@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from studio.library.store import Library
+from studio.library import Library
 from studio.settings.values import LocalSettings, Settings, save_settings
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from PIL import Image
 
 from backends.types import Cost, GeneratedImage, GenerationRequest, GenerationResult, Timings
-from studio.library.store import ImageRecord, Library
+from studio.library import ImageRecord, Library
 
 T0 = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
 TIMINGS = Timings(load_s=0.5, queue_s=0.25, inference_s=2.0, decode_s=0.25, total_s=3.0)

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.library.store import ImageRecord
+from studio.library import ImageRecord
 from studio.ui.loupe import record_text
 from studio.ui.loupe.image_view import ImageView
 from studio.ui.loupe.record_info import muted, value_label

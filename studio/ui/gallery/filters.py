@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.library.store import Library
+from studio.library import Library
 
 SEARCH_DEBOUNCE_MS = 250
 ANY_TIME, TODAY, LAST_7_DAYS, LAST_30_DAYS, CUSTOM_RANGE = (

@@ -16,7 +16,7 @@ from PySide6.QtCore import (
 )
 
 from studio.formatting import short_prompt
-from studio.library.store import ImageRecord, Library
+from studio.library import ImageRecord, Library
 from studio.ui.gallery.thumbnails import ThumbnailCache
 
 RecordRole = Qt.ItemDataRole.UserRole + 1
@@ -135,6 +135,10 @@ class GalleryModel(QAbstractListModel):
     def refresh(self) -> None:
         """Read again from the library, keeping the filters, from the first page."""
         self._reload()
+
+    def recount(self) -> None:
+        """Count the matching images again (some changed without passing through here)."""
+        self._set_total(self.library.count(**self._filters))
 
     def record_at(self, index: _Index | int) -> ImageRecord:
         row = index if isinstance(index, int) else index.row()

@@ -1,7 +1,10 @@
 """The gallery and history browser: a grid of tiles over the whole library, with filters.
 
-`GalleryPane` is what the main window embeds. The model, the tile delegate and the filter
-bar live in their own modules and are re-exported here.
+`GalleryPane` is what the main window embeds. It follows the library through a
+`LibraryNotifier`: images recorded by any path (the queue, a batch, a comparison, the CLI in
+this process) appear, favourite marks and deletions show, and a library switch reloads it.
+The model, the tile delegate and the filter bar live in their own modules and are
+re-exported here.
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.library.store import ImageRecord, Library
+from studio.library import ImageRecord, Library
+from studio.library.notifier import LibraryNotifier, notifier_for
 from studio.ui.gallery.delegate import TILE_SIZE, GalleryDelegate, cost_badge, latency_badge
 from studio.ui.gallery.filters import HistoryFilterBar
 from studio.ui.gallery.model import PAGE_SIZE, GalleryModel, MissingRole, RecordRole
@@ -152,14 +156,17 @@ class IdsChip(QWidget):
 
 
 class GalleryPane(QWidget):
-    """Filter bar over the grid, wired to one model of `library`."""
+    """Filter bar over the grid, wired to one model of the library that `library` (a
+    notifier, or a bare Library watched by a notifier of its own) follows."""
 
     selection_changed = Signal(list)  # list[ImageRecord], in selection order
     activated_record = Signal(object)  # ImageRecord
 
-    def __init__(self, library: Library, thumbnails: ThumbnailCache,
+    def __init__(self, library: Library | LibraryNotifier, thumbnails: ThumbnailCache,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.notifier = notifier_for(library, self)
+        library = self.notifier.library
         self.library = library
         self.thumbnails = thumbnails
         self.filter_bar = HistoryFilterBar(library, self)
@@ -180,9 +187,14 @@ class GalleryPane(QWidget):
         self.model.count_changed.connect(self.filter_bar.set_count)
         self.view.selection_changed.connect(self.selection_changed)
         self.view.activated_record.connect(self.activated_record)
+        self.notifier.added.connect(self.add_records)
+        self.notifier.changed.connect(self.update_record)
+        self.notifier.removed.connect(self._on_removed)
+        self.notifier.switched.connect(self.set_library)
 
     def set_library(self, library: Library) -> None:
-        """Show another library (Settings moved it), keeping the filters that still apply."""
+        """Show another library (the notifier's `switched`: Settings moved it), keeping the
+        filters that still apply."""
         self.library = library
         # Quietly: a choice that vanished would otherwise query the old, maybe closed, one.
         with QSignalBlocker(self.filter_bar):
@@ -233,6 +245,15 @@ class GalleryPane(QWidget):
         if row is not None and self.library.get(image_id) is None:
             self.thumbnails.forget(self.model.record_at(row))
         self.model.remove(image_id)
+
+    def _on_removed(self, image_ids: list[int]) -> None:
+        for image_id in image_ids:
+            row = self.model.row_of(image_id)
+            if row is not None:
+                self.thumbnails.forget(self.model.record_at(row))
+                self.model.remove(image_id)
+        # A deleted image not loaded yet still counted among the matches.
+        self.model.recount()
 
     def refresh(self) -> None:
         self.filter_bar.reload_choices()

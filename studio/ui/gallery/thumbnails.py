@@ -19,7 +19,7 @@ from PySide6.QtGui import QGuiApplication, QImage, QPixmap
 
 from studio import paths
 from studio.atomic import write_bytes_atomic
-from studio.library.store import ImageRecord
+from studio.library import ImageRecord
 
 THUMBNAIL_SIZE = 256  # longest side on disk, in pixels
 # Longest side kept in memory: the gallery tile's inner size, so painting a tile is a copy

@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QPalette
 from PySide6.QtWidgets import QFormLayout, QGridLayout, QLabel, QVBoxLayout, QWidget
 
-from studio.library.store import ImageRecord
+from studio.library import ImageRecord
 from studio.ui.loupe import record_text
 from studio.ui.loupe.timing_bar import Swatch, TimingBar
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from backends.types import SCHEDULERS, Cost, Timings
 from studio.formatting import format_seconds, format_usd
-from studio.library.store import ImageRecord
+from studio.library import ImageRecord
 
 # (Timings field, label) in the order the seconds are spent.
 TIMING_PARTS: tuple[tuple[str, str], ...] = (

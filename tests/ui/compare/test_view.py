@@ -4,7 +4,7 @@ import pytest
 from PySide6.QtWidgets import QWidget
 
 from backends.types import Cost, Timings
-from studio.library.store import ImageRecord, Library
+from studio.library import ImageRecord, Library
 from studio.ui.compare.view import (
     CompareDialog,
     CompareView,

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from PIL import Image
 
-from studio.library.store import Library
+from studio.library import Library
 
 T0 = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
 

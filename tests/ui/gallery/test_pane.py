@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -10,7 +11,7 @@ from PySide6.QtCore import QItemSelectionModel, Qt
 from PySide6.QtGui import QPixmap
 
 from backends.types import Cost, Timings
-from studio.library.store import Library
+from studio.library import Library
 from studio.ui.gallery.filters import (
     CUSTOM_RANGE,
     LAST_7_DAYS,
@@ -27,6 +28,7 @@ from studio.ui.gallery.pane import (
 )
 from studio.ui.gallery.thumbnails import ThumbnailCache
 from tests.ui.gallery.data import T0, Row, insert_rows
+from tests.ui.record_factory import record_image
 
 
 @pytest.fixture
@@ -59,7 +61,7 @@ def _prompts(model: GalleryModel) -> list[str]:
 
 
 def _record(total_s: float = 1.0, usd: float = 0.0, estimated: bool = False):
-    from studio.library.store import ImageRecord
+    from studio.library import ImageRecord
 
     return ImageRecord(
         id=1, run_id="r", path=Path("x.png"), seed=1, width=8, height=8, sha256="0",
@@ -246,10 +248,51 @@ def test_set_library_switches_everything(qtbot, pane: GalleryPane, tmp_path: Pat
                     start=datetime(2024, 1, 1, tzinfo=UTC))
         bar = pane.filter_bar
         bar.backend_box.setCurrentIndex(bar.backend_box.findData("sagemaker"))
-        pane.set_library(other)  # the chosen backend is not in it: back to all backends
+        # What Settings does through the window's notifier; the chosen backend is not in
+        # the other library: back to all backends.
+        pane.notifier.attach(other)
         assert bar.backend_box.currentData() is None
         assert _prompts(pane.model) == ["only here"]
         assert pane.filter_bar.backend_box.findData("sagemaker") == -1
         assert pane.filter_bar.count_label.text() == "1 image"
+        record_image(other, "recorded there")
+        assert _prompts(pane.model) == ["recorded there", "only here"]
     finally:
+        pane.notifier.detach()
         other.close()
+
+
+# --- following the library -----------------------------------------------------------------
+
+
+def test_an_image_recorded_anywhere_appears(qtbot, pane: GalleryPane, lib: Library) -> None:
+    resets: list[int] = []
+    pane.model.modelReset.connect(lambda: resets.append(1))
+    record_image(lib, "straight into the library", backend="bedrock", model="titan")
+    assert _prompts(pane.model)[0] == "straight into the library" and resets == []
+    assert pane.filter_bar.count_label.text() == "4 images"
+    assert pane.filter_bar.backend_box.findData("bedrock") > 0
+
+    worker = threading.Thread(target=lambda: record_image(lib, "from a worker thread"))
+    worker.start()
+    worker.join()
+    qtbot.waitUntil(lambda: _prompts(pane.model)[0] == "from a worker thread")
+
+
+def test_an_image_recorded_anywhere_respects_the_filters(pane: GalleryPane,
+                                                         lib: Library) -> None:
+    pane.filter_bar.search.setText("mug")
+    pane.filter_bar.flush()
+    record_image(lib, "a shoe box")
+    record_image(lib, "a tall mug")
+    assert _prompts(pane.model) == ["a tall mug", "green ceramic mug"]
+
+
+def test_favourites_and_deletions_made_anywhere_show(pane: GalleryPane, lib: Library) -> None:
+    model = pane.model
+    mug, shoes, bag = model.records()
+    lib.set_favourite(shoes.id, True)
+    assert model.record_at(1).favourite and model.record_at(1).id == shoes.id
+    lib.delete(bag.id)
+    assert [r.id for r in model.records()] == [mug.id, shoes.id]
+    assert pane.filter_bar.count_label.text() == "2 images"

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 from PySide6.QtGui import QPixmap
 
-from studio.library.store import Library
+from studio.library import Library
 from studio.ui.gallery import thumbnails as thumbnails_module
 from studio.ui.gallery.thumbnails import ThumbnailCache, render_thumbnail
 from tests.ui.gallery.data import Row, insert_rows, tiny_png

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -8,7 +9,7 @@ from PySide6.QtCore import QUrl
 from PySide6.QtGui import QGuiApplication
 
 from backends.types import Cost, Timings
-from studio.library.store import ImageRecord, Library
+from studio.library import ImageRecord, Library
 from studio.ui.loupe import record_text
 from studio.ui.loupe.detail_panel import EMPTY_TEXT, DetailPanel
 from tests.ui.record_factory import record_image
@@ -106,7 +107,7 @@ def test_iterate_actions_emit_the_record(
 ) -> None:
     panel.show_record(record)
     with qtbot.waitSignal(getattr(panel, signal), timeout=1000) as blocker:
-        getattr(panel, action).trigger()
+        getattr(panel.image_actions, action).trigger()
     assert blocker.args == [record]
 
 
@@ -116,40 +117,77 @@ def test_variations_emit_the_record_and_the_count(
     panel.show_record(record)
     assert panel.variation_count == 4
     with qtbot.waitSignal(panel.variations_requested, timeout=1000) as blocker:
-        panel.variations_action.trigger()
+        panel.image_actions.variations_action.trigger()
     assert blocker.args == [record, 4]
 
     panel.set_variation_count(7)
     with qtbot.waitSignal(panel.variations_requested, timeout=1000) as blocker:
-        panel.variations_action.trigger()
+        panel.image_actions.variations_action.trigger()
     assert blocker.args == [record, 7]
 
 
 def test_actions_do_nothing_without_a_record(qtbot, panel: DetailPanel) -> None:
     with qtbot.assertNotEmitted(panel.reuse_requested):
-        panel.reuse_action.trigger()
-        panel.delete()
-        panel.copy_image()
-        panel.export()
+        panel.image_actions.reuse_action.trigger()
+        panel.image_actions.delete()
+        panel.image_actions.copy_image()
+        panel.image_actions.export()
 
 
 def test_favourite_persists_in_the_library(
     qtbot, panel: DetailPanel, lib: Library, record: ImageRecord
 ) -> None:
     panel.show_record(record)
-    assert not panel.favourite_action.isChecked()
+    assert not panel.image_actions.favourite_action.isChecked()
 
-    with qtbot.waitSignal(panel.record_changed, timeout=1000) as blocker:
-        panel.favourite_action.trigger()
+    with qtbot.waitSignal(panel.notifier.changed, timeout=1000) as blocker:
+        panel.image_actions.favourite_action.trigger()
     assert blocker.args[0].id == record.id and blocker.args[0].favourite
     assert lib.get(record.id).favourite
-    assert panel.favourite_action.isChecked() and panel.record.favourite
-    assert panel.favourite_action.text().startswith("★")
+    assert panel.image_actions.favourite_action.isChecked() and panel.record.favourite
+    assert panel.image_actions.favourite_action.text().startswith("★")
 
-    with qtbot.waitSignal(panel.record_changed, timeout=1000) as blocker:
-        panel.favourite_action.trigger()
+    with qtbot.waitSignal(panel.notifier.changed, timeout=1000) as blocker:
+        panel.image_actions.favourite_action.trigger()
     assert not blocker.args[0].favourite
-    assert not lib.get(record.id).favourite
+    assert not lib.get(record.id).favourite and not panel.record.favourite
+
+
+def test_a_favourite_marked_elsewhere_shows(panel: DetailPanel, lib: Library,
+                                            record: ImageRecord) -> None:
+    panel.show_record(record)
+    lib.set_favourite(record.id, True)  # another pane, the CLI: the library says so
+    assert panel.record.favourite and panel.image_actions.favourite_action.isChecked()
+    other = record_image(lib, "another")
+    lib.set_favourite(other.id, True)
+    assert panel.record.id == record.id
+
+
+def test_a_locked_library_is_explained(qtbot, tmp_path: Path,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    with Library.open(tmp_path / "impatient", busy_timeout_s=0.05) as library:
+        record = record_image(library)
+        panel = DetailPanel(library)
+        qtbot.addWidget(panel)
+        errors: list[tuple[str, str]] = []
+        monkeypatch.setattr(panel.image_actions, "_show_error",
+                            lambda title, text: errors.append((title, text)))
+        monkeypatch.setattr(panel.image_actions, "_confirm_delete", lambda shown: True)
+        panel.show_record(record)
+        other_program = sqlite3.connect(library.db_path, isolation_level=None)
+        other_program.execute("BEGIN IMMEDIATE")
+        try:
+            panel.image_actions.favourite_action.trigger()
+            panel.image_actions.delete_action.trigger()
+        finally:
+            other_program.execute("ROLLBACK")
+            other_program.close()
+        assert [title for title, _ in errors] == ["Could not change the favourite",
+                                                  "Could not delete the image"]
+        assert all("locked by another program" in text for _, text in errors)
+        assert not panel.image_actions.favourite_action.isChecked()
+        assert panel.record == record and library.get(record.id) == record
+        panel.notifier.detach()
 
 
 def test_delete_needs_confirmation(
@@ -163,17 +201,17 @@ def test_delete_needs_confirmation(
         asked.append(shown)
         return False
 
-    monkeypatch.setattr(panel, "_confirm_delete", refuse)
-    with qtbot.assertNotEmitted(panel.record_deleted):
-        panel.delete_action.trigger()
+    monkeypatch.setattr(panel.image_actions, "_confirm_delete", refuse)
+    with qtbot.assertNotEmitted(panel.notifier.removed):
+        panel.image_actions.delete_action.trigger()
     assert asked == [record]
     assert lib.get(record.id) is not None and record.path.exists()
     assert panel.record == record
 
-    monkeypatch.setattr(panel, "_confirm_delete", lambda shown: True)
-    with qtbot.waitSignal(panel.record_deleted, timeout=1000) as blocker:
-        panel.delete_action.trigger()
-    assert blocker.args == [record.id]
+    monkeypatch.setattr(panel.image_actions, "_confirm_delete", lambda shown: True)
+    with qtbot.waitSignal(panel.notifier.removed, timeout=1000) as blocker:
+        panel.image_actions.delete_action.trigger()
+    assert blocker.args == [[record.id]]
     assert lib.get(record.id) is None
     assert not record.path.exists()
     assert panel.record is None and panel._stack.currentWidget() is panel._empty
@@ -185,12 +223,13 @@ def test_copy_puts_the_full_size_image_on_the_clipboard(
     clipboard = QGuiApplication.clipboard()
     clipboard.clear()
     panel.show_record(record)
-    panel.copy_action.trigger()  # straight from disk, whether or not the view has loaded
+    # Straight from disk, whether or not the view has loaded.
+    panel.image_actions.copy_action.trigger()
     assert clipboard.image().size().toTuple() == (96, 64)
 
     clipboard.clear()
     qtbot.waitUntil(lambda: panel.image_view.image() is not None, timeout=5000)
-    panel.copy_action.trigger()
+    panel.image_actions.copy_action.trigger()
     assert clipboard.image().size().toTuple() == (96, 64)
 
 
@@ -200,9 +239,9 @@ def test_export_writes_the_png_with_its_parameters(
 ) -> None:
     panel.show_record(record)
     target = tmp_path / "exports" / "my-shot"  # no suffix: the export adds .png
-    monkeypatch.setattr(panel, "_ask_export_path", lambda shown: target)
+    monkeypatch.setattr(panel.image_actions, "_ask_export_path", lambda shown: target)
     with qtbot.waitSignal(panel.exported, timeout=1000) as blocker:
-        panel.export_action.trigger()
+        panel.image_actions.export_action.trigger()
 
     written = tmp_path / "exports" / "my-shot.png"
     assert blocker.args == [record, written]
@@ -212,9 +251,9 @@ def test_export_writes_the_png_with_its_parameters(
         assert "studio" in image.text
     assert not list(written.parent.glob(".tmp-*"))
 
-    monkeypatch.setattr(panel, "_ask_export_path", lambda shown: None)  # cancelled
+    monkeypatch.setattr(panel.image_actions, "_ask_export_path", lambda shown: None)  # cancelled
     with qtbot.assertNotEmitted(panel.exported):
-        panel.export_action.trigger()
+        panel.image_actions.export_action.trigger()
 
 
 def test_export_failure_is_reported_not_raised(
@@ -223,10 +262,11 @@ def test_export_failure_is_reported_not_raised(
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
     errors: list[str] = []
-    monkeypatch.setattr(panel, "_ask_export_path", lambda shown: blocker / "x.png")
-    monkeypatch.setattr(panel, "_show_error", lambda title, text: errors.append(title))
+    monkeypatch.setattr(panel.image_actions, "_ask_export_path", lambda shown: blocker / "x.png")
+    monkeypatch.setattr(panel.image_actions, "_show_error",
+                        lambda title, text: errors.append(title))
     panel.show_record(record)
-    panel.export_action.trigger()
+    panel.image_actions.export_action.trigger()
     assert errors == ["Could not export the image"]
 
 
@@ -243,9 +283,9 @@ def test_open_folder_opens_the_images_folder(
     panel: DetailPanel, record: ImageRecord, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     opened: list[QUrl] = []
-    monkeypatch.setattr(panel, "_open_url", lambda url: opened.append(url) or True)
+    monkeypatch.setattr(panel.image_actions, "_open_url", lambda url: opened.append(url) or True)
     panel.show_record(record)
-    panel.open_folder_action.trigger()
+    panel.image_actions.open_folder_action.trigger()
     assert opened == [QUrl.fromLocalFile(str(record.path.parent))]
 
 
@@ -254,11 +294,12 @@ def test_missing_file_is_explained(
 ) -> None:
     record.path.unlink()
     errors: list[str] = []
-    monkeypatch.setattr(panel, "_show_error", lambda title, text: errors.append(title))
+    monkeypatch.setattr(panel.image_actions, "_show_error",
+                        lambda title, text: errors.append(title))
     panel.show_record(record)
     assert "missing" in panel.image_view.placeholder()
-    panel.copy_action.trigger()
-    panel.export_action.trigger()
+    panel.image_actions.copy_action.trigger()
+    panel.image_actions.export_action.trigger()
     assert errors == ["Could not copy the image", "Could not export the image"]
 
 
@@ -266,13 +307,25 @@ def test_context_actions_and_library_switch(
     panel: DetailPanel, record: ImageRecord, tmp_path: Path
 ) -> None:
     actions = panel.context_actions()
-    assert panel.delete_action in actions and panel.reuse_action in actions
+    assert panel.image_actions.delete_action in actions
+    assert panel.image_actions.reuse_action in actions
     assert sum(action.isSeparator() for action in actions) == 2
 
     panel.show_record(record)
     with Library.open(tmp_path / "other") as other:
-        panel.set_library(other)
+        panel.notifier.attach(other)  # Settings does this through the window's notifier
         assert panel.library is other and panel.record is None
+        panel.notifier.detach()
+
+
+def test_an_image_deleted_elsewhere_leaves_the_panel(panel: DetailPanel, lib: Library,
+                                                     record: ImageRecord) -> None:
+    other = record_image(lib, "another")
+    panel.show_record(record)
+    lib.delete(other.id)
+    assert panel.record == record
+    lib.delete(record.id)
+    assert panel.record is None and panel._stack.currentWidget() is panel._empty
 
 
 def test_money_and_seconds_read_well() -> None:

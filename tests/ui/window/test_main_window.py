@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import UTC, datetime
 
+import pytest
 from PIL import Image
 from PySide6.QtCore import QMimeData, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtTest import QTest
 
+from studio.library import Library
 from studio.ui.gallery.pane import cost_badge, latency_badge
+from tests.library.results import make_result
+from tests.ui.record_factory import record_image
 
 WAIT_MS = 60_000
 
@@ -138,10 +143,10 @@ def test_dropping_an_a1111_png_restores_its_parameters(window, tmp_path) -> None
 def test_iterating_on_a_result(qtbot, window) -> None:
     _, _, records = _generate(qtbot, window, "base")
     record = records[0]
-    window.keep_seed(record)
+    window.column.keep_seed(record)
     assert window.params_panel.seed_edit.text() == str(record.seed)
     assert window.params_panel.seed_lock.isChecked()
-    window.use_as_init_image(record)
+    window.column.use_as_init_image(record)
     assert window.params_panel.init_image is not None
     request = window.current_request()
     assert request.mode == "img2img" and request.seed == record.seed
@@ -221,3 +226,80 @@ def test_the_cloud_only_install_opens_and_explains_the_local_extra(tiny_settings
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("True")
     assert "needs the 'local' extra" in out.stdout and "pip install 'studio[local]'" in out.stdout
+
+
+# --- the panes follow the library, nothing relays -------------------------------------------
+
+
+@pytest.fixture
+def bare_window(qtbot, studio_home):
+    """The window of a first start (no model), with its real context and library."""
+    from studio.context import StudioContext
+    from studio.ui.window.main_window import MainWindow
+
+    context = StudioContext.create()
+    window = MainWindow(context)
+    qtbot.addWidget(window)
+    window.show()
+    yield window
+    context.close()
+
+
+def _prompts(window) -> list[str]:
+    model = window.gallery.model
+    return [model.record_at(row).prompt for row in range(model.rowCount())]
+
+
+def test_an_image_recorded_through_the_library_appears_in_the_grid(bare_window) -> None:
+    record_image(bare_window.context.library, "recorded by some other path")
+    assert _prompts(bare_window) == ["recorded by some other path"]
+
+
+def test_deleting_in_the_loupe_takes_the_tile_off_the_grid(qtbot, bare_window,
+                                                          monkeypatch) -> None:
+    library = bare_window.context.library
+    keep = record_image(library, "keep me")
+    gone = record_image(library, "delete me")
+    bare_window.gallery.view.select_ids([gone.id])
+    assert bare_window.detail.record == gone
+    monkeypatch.setattr(bare_window.detail.image_actions, "_confirm_delete", lambda shown: True)
+    bare_window.detail.image_actions.delete_action.trigger()
+    assert [r.id for r in bare_window.gallery.model.records()] == [keep.id]
+    assert bare_window.detail.record is None and library.get(gone.id) is None
+
+
+def test_a_favourite_in_the_loupe_shows_on_the_tile(bare_window) -> None:
+    record = record_image(bare_window.context.library)
+    bare_window.gallery.view.select_ids([record.id])
+    bare_window.detail.image_actions.favourite_action.trigger()
+    assert bare_window.gallery.model.record_at(0).favourite
+
+
+@pytest.mark.parametrize("window_hears_first", [False, True])
+def test_a_new_library_folder_reloads_grid_and_loupe(bare_window, tmp_path,
+                                                     window_hears_first: bool) -> None:
+    context, store = bare_window.context, bare_window.context.settings
+    first = record_image(context.library, "in the first folder")
+    bare_window.gallery.view.select_ids([first.id])
+    assert bare_window.detail.record == first
+    with Library.open(tmp_path / "second") as second:
+        record_image(second, "in the second folder")
+    if window_hears_first:  # the context's own handler now runs after every other one
+        store.changed.disconnect(context._on_settings_changed)
+        store.changed.connect(context._on_settings_changed)
+
+    store.update(store.settings.replace(library_folder=str(tmp_path / "second")))
+    assert context.library.root == tmp_path / "second"
+    assert _prompts(bare_window) == ["in the second folder"]
+    assert bare_window.detail.record is None
+    record_image(context.library, "recorded after the switch")
+    assert _prompts(bare_window) == ["recorded after the switch", "in the second folder"]
+
+
+def test_todays_totals_follow_the_library(bare_window) -> None:
+    library = bare_window.context.library
+    assert "Today: 0 images" in bare_window.totals_status.text()
+    records = library.record(make_result(count=2, created_at=datetime.now(UTC)))
+    assert "Today: 2 images" in bare_window.totals_status.text()
+    library.delete(records[0].id)
+    assert "Today: 1 images" in bare_window.totals_status.text()

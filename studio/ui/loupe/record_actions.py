@@ -1,0 +1,258 @@
+"""What the loupe can do with the image it shows: iterate on it, mark it, copy, export, delete.
+
+The actions change the library only for what is the image's own business (favourite,
+delete); the library announces the change and every pane, this one included, updates from
+that announcement. Everything that starts a generation is a signal the main window turns
+into a request, so the actions never know about the job queue or a backend.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QStandardPaths, Qt, QUrl, Signal, SignalInstance
+from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QImage
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QSpinBox, QWidget
+
+from backends.types import MAX_COUNT
+from studio.atomic import write_bytes_atomic
+from studio.library import ImageRecord, LibraryError
+from studio.library.notifier import LibraryNotifier
+from studio.ui.loupe import record_text
+from studio.ui.loupe.image_view import ImageView, read_image
+
+log = logging.getLogger(__name__)
+
+DEFAULT_VARIATIONS = 4
+
+
+def export_record(record: ImageRecord, target: Path) -> Path:
+    """Copy the image's PNG, metadata chunks and all, to `target` (made a .png) atomically."""
+    if target.suffix.lower() != ".png":
+        target = target.with_name(target.name + ".png")
+    write_bytes_atomic(target, record.path.read_bytes())
+    return target
+
+
+class RecordActions(QObject):
+    """The loupe's actions on one ImageRecord, as QActions for buttons and menus."""
+
+    reuse_requested = Signal(object)  # ImageRecord: load all its settings
+    keep_seed_requested = Signal(object)  # ImageRecord: its seed, with a new prompt
+    variations_requested = Signal(object, int)  # ImageRecord, how many seed variations
+    init_image_requested = Signal(object)  # ImageRecord: use as img2img init image
+    exported = Signal(object, object)  # ImageRecord, Path written
+
+    def __init__(self, notifier: LibraryNotifier, image_view: ImageView,
+                 window: QWidget) -> None:
+        super().__init__(window)
+        self._notifier = notifier
+        self._image_view = image_view
+        self._window = window  # what dialogs and messages are shown over
+        self._record: ImageRecord | None = None
+        self._export_dir: Path | None = None
+        self.variations_box = QSpinBox()
+        self.variations_box.setRange(1, MAX_COUNT)
+        self.variations_box.setValue(DEFAULT_VARIATIONS)
+        self.variations_box.setPrefix("× ")
+        self.variations_box.setToolTip("How many seed variations to make")
+        self._build()
+        self.set_record(None)
+
+    @property
+    def record(self) -> ImageRecord | None:
+        return self._record
+
+    def set_record(self, record: ImageRecord | None) -> None:
+        self._record = record
+        for action in self.record_actions():
+            action.setEnabled(record is not None)
+        self.variations_box.setEnabled(record is not None)
+        if record is not None:
+            self.show_favourite(record.favourite)
+
+    def record_actions(self) -> list[QAction]:
+        return [
+            self.reuse_action, self.keep_seed_action, self.variations_action,
+            self.init_image_action, self.favourite_action, self.copy_action,
+            self.export_action, self.open_folder_action, self.delete_action,
+        ]
+
+    def context_actions(self) -> list[QAction]:
+        """The actions in menu order, separators included."""
+        return list(self._menu_actions)
+
+    def show_favourite(self, favourite: bool) -> None:
+        self.favourite_action.blockSignals(True)
+        self.favourite_action.setChecked(favourite)
+        self.favourite_action.blockSignals(False)
+        self.favourite_action.setText("★ Favourite" if favourite else "☆ Favourite")
+
+    # --- building -----------------------------------------------------------------------
+
+    def _action(self, text: str, tip: str, slot: Callable[[], object]) -> QAction:
+        action = QAction(text, self)
+        action.setToolTip(tip)
+        action.setStatusTip(tip)
+        action.triggered.connect(slot)
+        return action
+
+    def _build(self) -> None:
+        self.reuse_action = self._action(
+            "Reuse settings", "Load this image's prompt and every setting, seed included",
+            lambda: self._emit_with_record(self.reuse_requested))
+        self.keep_seed_action = self._action(
+            "Keep seed", "Keep this image's seed and settings; write a new prompt",
+            lambda: self._emit_with_record(self.keep_seed_requested))
+        self.variations_action = self._action(
+            "Seed variations", "Make new images with the same settings and nearby seeds",
+            self._request_variations)
+        self.init_image_action = self._action(
+            "Use as init image", "Start an image-to-image run from this image",
+            lambda: self._emit_with_record(self.init_image_requested))
+        self.favourite_action = self._action(
+            "Favourite", "Mark or unmark this image as a favourite", self.toggle_favourite)
+        self.favourite_action.setCheckable(True)
+        self.copy_action = self._action(
+            "Copy image", "Copy the full-size image to the clipboard", self.copy_image)
+        self.export_action = self._action(
+            "Export…", "Save a copy of the PNG, with its generation settings", self.export)
+        self.open_folder_action = self._action(
+            "Open folder", "Show the folder that holds this image", self.open_folder)
+        self.delete_action = self._action(
+            "Delete…", "Delete this image and its file from the library", self.delete)
+        self.delete_action.setShortcut(Qt.Key.Key_Delete)
+        self.delete_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+
+        separators = []
+        for _ in range(2):
+            separator = QAction(self)
+            separator.setSeparator(True)
+            separators.append(separator)
+        self._menu_actions = [
+            self.reuse_action, self.keep_seed_action, self.variations_action,
+            self.init_image_action, separators[0], self.favourite_action, self.copy_action,
+            self.export_action, self.open_folder_action, separators[1], self.delete_action,
+        ]
+
+    # --- actions ------------------------------------------------------------------------
+
+    def _emit_with_record(self, signal: SignalInstance) -> None:
+        if self._record is not None:
+            signal.emit(self._record)
+
+    def _request_variations(self) -> None:
+        if self._record is not None:
+            self.variations_requested.emit(self._record, self.variations_box.value())
+
+    def toggle_favourite(self) -> None:
+        record = self._record
+        if record is None:
+            return
+        wanted = self.favourite_action.isChecked()
+        try:
+            found = self._notifier.library.set_favourite(record.id, wanted)
+        except LibraryError as exc:
+            log.warning("favourite failed for image %s", record.id, exc_info=True)
+            self.show_favourite(record.favourite)
+            self._show_error("Could not change the favourite", str(exc))
+            return
+        if not found:
+            self.show_favourite(record.favourite)
+            self._show_error("Image not found", "This image is no longer in the library.")
+        # Found: the library's `changed` brings the stored record to every pane.
+
+    def delete(self) -> None:
+        record = self._record
+        if record is None or not self._confirm_delete(record):
+            return
+        try:
+            self._notifier.library.delete(record.id)
+        except LibraryError as exc:
+            log.warning("delete failed for image %s", record.id, exc_info=True)
+            self._show_error("Could not delete the image", str(exc))
+        # Deleted: the library's `removed` takes it off every pane.
+
+    def copy_image(self) -> None:
+        record = self._record
+        if record is None:
+            return
+        image = self._full_image(record)
+        if image is not None:
+            QGuiApplication.clipboard().setImage(image)
+
+    def _full_image(self, record: ImageRecord) -> QImage | None:
+        view = self._image_view
+        shown = view.image()
+        if view.path() == record.path and shown is not None and (
+            shown.size() == view.original_size()
+        ):
+            return shown
+        image, _, error = read_image(record.path, max_side=None)
+        if error:
+            self._show_error("Could not copy the image", f"{record.path}: {error}")
+            return None
+        return image
+
+    def export(self) -> None:
+        record = self._record
+        if record is None:
+            return
+        if not record.path.is_file():
+            self._show_error("Could not export the image",
+                             f"The image file is missing: {record.path}")
+            return
+        target = self._ask_export_path(record)
+        if target is None:
+            return
+        try:
+            written = export_record(record, target)
+        except OSError as exc:
+            self._show_error("Could not export the image",
+                             f"{target} could not be written: {exc.strerror or exc}")
+            return
+        self._export_dir = written.parent
+        self.exported.emit(record, written)
+
+    def open_folder(self) -> None:
+        record = self._record
+        if record is None:
+            return
+        folder = record.path.parent
+        if not folder.is_dir() or not self._open_url(QUrl.fromLocalFile(str(folder))):
+            self._show_error("Could not open the folder", f"{folder} could not be opened.")
+
+    # --- hooks tests replace ------------------------------------------------------------
+
+    def _confirm_delete(self, record: ImageRecord) -> bool:
+        answer = QMessageBox.question(
+            self._window, "Delete image",
+            f"Delete this image and its file?\n\n{record.path.name}\n\nThis cannot be undone.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
+    def _ask_export_path(self, record: ImageRecord) -> Path | None:
+        folder = self._export_dir or Path(
+            QStandardPaths.writableLocation(QStandardPaths.StandardLocation.PicturesLocation)
+            or Path.home()
+        )
+        name, _ = QFileDialog.getSaveFileName(
+            self._window, "Export image", str(folder / record_text.suggested_filename(record)),
+            "PNG image (*.png)",
+        )
+        return Path(name) if name else None
+
+    def _open_url(self, url: QUrl) -> bool:
+        return QDesktopServices.openUrl(url)
+
+    def _show_error(self, title: str, text: str) -> None:
+        # open(), not exec(): the message never starts a nested loop or blocks a caller.
+        box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok,
+                          self._window)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+

@@ -1,0 +1,125 @@
+"""The window's left column: what to make (prompt, parameters), Generate and Cancel, what it
+will cost (estimated a moment after each edit), what went wrong, and the queue."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
+
+from backends.errors import BackendError, InvalidRequest
+from backends.types import Cost, GenerationRequest, load_image
+from studio.context import StudioContext
+from studio.formatting import format_usd
+from studio.library import ImageRecord, LibraryError
+from studio.ui.window.cost_status import estimate_button_text
+from studio.ui.window.params_panel import ParamsPanel
+from studio.ui.window.prompt_panel import PromptPanel
+from studio.ui.window.queue_panel import QueuePanel
+
+RECENT_PROMPTS = 30
+ESTIMATE_DELAY_MS = 300
+
+
+class GenerateColumn(QScrollArea):
+    """The panels and buttons the window wires to generating; the window decides what runs."""
+
+    def __init__(self, context: StudioContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent, widgetResizable=True)
+        self.context = context
+        self.prompt_panel = PromptPanel(self.recent_prompts)
+        self.params_panel = ParamsPanel()
+        self.generate_button = QPushButton("Generate")
+        self.generate_button.setDefault(True)
+        self.generate_button.setToolTip("Generate (Ctrl+Enter)")
+        self.generate_button.setMinimumHeight(36)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Cancel the running generation (Esc)")
+        self.estimate_label = QLabel()
+        self.estimate_label.setWordWrap(True)
+        self.message_label = QLabel()
+        self.message_label.setWordWrap(True)
+        self.message_label.setStyleSheet("color: #d9534f")
+        self.queue_panel = QueuePanel(context.jobs)
+
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.generate_button, 2)
+        buttons.addWidget(self.cancel_button, 1)
+        column = QWidget()
+        layout = QVBoxLayout(column)
+        layout.addWidget(self.prompt_panel)
+        layout.addWidget(self.params_panel)
+        layout.addLayout(buttons)
+        layout.addWidget(self.estimate_label)
+        layout.addWidget(self.message_label)
+        layout.addWidget(self.queue_panel)
+        layout.addStretch()
+        self.setWidget(column)
+        self.setMinimumWidth(340)
+
+        self._estimate_timer = QTimer(self, singleShot=True, interval=ESTIMATE_DELAY_MS)
+        self._estimate_timer.timeout.connect(self.update_estimate)
+        self.prompt_panel.changed.connect(self.schedule_estimate)
+        self.params_panel.changed.connect(self.schedule_estimate)
+
+    def request(self) -> GenerationRequest:
+        """The request the panels describe; raises InvalidRequest when it is not valid."""
+        return self.params_panel.build_request(self.prompt_panel.prompt(),
+                                               self.prompt_panel.negative())
+
+    def recent_prompts(self) -> list[str]:
+        try:
+            return self.context.library.recent_prompts(RECENT_PROMPTS)
+        except LibraryError as exc:
+            self.show_message(str(exc))
+            return []
+
+    def show_message(self, text: str) -> None:
+        self.message_label.setText(text)
+        self.message_label.setVisible(bool(text))
+
+    def schedule_estimate(self) -> None:
+        self._estimate_timer.start()
+
+    def update_estimate(self) -> None:
+        try:
+            cost = self.context.backends.current().estimate_cost(self.request())
+        except InvalidRequest as exc:
+            # An empty prompt is not worth a complaint before anything is typed.
+            self.show_no_estimate(str(exc) if self.prompt_panel.prompt() else "")
+            return
+        except BackendError as exc:
+            self.show_no_estimate(str(exc))
+            return
+        self.show_estimate(cost)
+
+    def show_estimate(self, cost: Cost) -> None:
+        self.estimate_label.setText(f"Estimate: <b>{format_usd(cost.usd)}</b>")
+        self.generate_button.setText(estimate_button_text(cost.usd))
+        self.estimate_label.setToolTip(cost.basis)
+        self.generate_button.setToolTip(
+            f"Generate (Ctrl+Enter) · estimate {format_usd(cost.usd)} — {cost.basis}")
+
+    def show_no_estimate(self, why: str) -> None:
+        """No estimate for this request (yet): say why, in italics ('' says nothing)."""
+        self.generate_button.setText("Generate")
+        self.estimate_label.setText(f"<i>{why}</i>" if why else "")
+
+    # --- starting from an image of the history -----------------------------------------
+
+    def reuse_settings(self, record: ImageRecord) -> None:
+        """Everything the image was made with, its seed included, for one image."""
+        self.prompt_panel.set_prompt(record.prompt)
+        self.prompt_panel.set_negative(record.negative_prompt)
+        self.params_panel.apply_request({**record.request, "seed": record.seed, "count": 1})
+
+    def keep_seed(self, record: ImageRecord) -> None:
+        """The image's seed, locked, and the prompt selected for writing a new one."""
+        self.params_panel.keep_seed(record.seed)
+        self.prompt_panel.prompt_edit.setFocus()
+        self.prompt_panel.prompt_edit.selectAll()
+
+    def use_as_init_image(self, record: ImageRecord) -> None:
+        """The image as the init image of an image-to-image run, at its size."""
+        self.params_panel.set_init_image(load_image(record.path, role="source image"))
+        self.params_panel.width_spin.setValue(record.width)
+        self.params_panel.height_spin.setValue(record.height)
