@@ -1,15 +1,18 @@
-"""The few objects the UI talks to: settings, library, job queue, session totals, backends."""
+"""The few objects the UI talks to: settings, library, generation loop, job queue, session
+totals and backends."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from studio.backend_factory import BackendProvider
+from studio.backend_kinds import BackendProvider
 from studio.costs.session_totals import Session
 from studio.costs.spending import SpendingGuard
 from studio.generation.job_queue import JobQueue
-from studio.library.store import Library
+from studio.generation.loop import GenerationLoop
+from studio.library import Library
+from studio.library.notifier import LibraryNotifier
 from studio.settings.store import SettingsStore
 
 
@@ -17,20 +20,29 @@ from studio.settings.store import SettingsStore
 class StudioContext:
     settings: SettingsStore
     library: Library
+    loop: GenerationLoop
     jobs: JobQueue
     session: Session
     backends: BackendProvider
+    # The library's changes as Qt signals; it follows the library across folder switches.
+    library_notifier: LibraryNotifier = field(init=False)
+    # Libraries switched away from: a run in flight may still write to one; closed at close().
+    _retired_libraries: list[Library] = field(init=False, default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.library_notifier = LibraryNotifier(self.library)
 
     @classmethod
     def create(cls, settings_path: Path | None = None) -> StudioContext:
         store = SettingsStore(settings_path)
         library = Library.open(store.settings.library_path())
-        context = cls(store, library, JobQueue(library), Session(),
+        guard = SpendingGuard(lambda: context.library,
+                              lambda: context.settings.settings.costs.budget_usd_per_day)
+        loop = GenerationLoop(lambda: context.library, guard.check)
+        context = cls(store, library, loop, JobQueue(loop), Session(),
                       BackendProvider(store.settings))
-        context.jobs.finished.connect(lambda job, result, records: context.session.add(result))
-        context.jobs.spending_check = SpendingGuard(
-            lambda: context.library,
-            lambda: context.settings.settings.costs.budget_usd_per_day).check
+        # Every run of the loop counts: the queue's, a batch's, a comparison's.
+        loop.subscribe(lambda generated: context.session.add(generated.result))
         store.changed.connect(context._on_settings_changed)
         return context
 
@@ -38,9 +50,18 @@ class StudioContext:
         self.backends.update(settings)
         wanted = settings.library_path()
         if wanted.resolve() != self.library.root.resolve():
-            self.library = Library.open(wanted)
-            self.jobs.library = self.library
+            self._switch_library(Library.open(wanted))
+
+    def _switch_library(self, library: Library) -> None:
+        # Whoever asks `self.library` gets the new one before any widget hears `switched`,
+        # so a widget reloading in that signal reads the new folder whatever the order of
+        # the settings.changed connections.
+        old, self.library = self.library, library
+        self.library_notifier.attach(library)
+        self._retired_libraries.append(old)
 
     def close(self) -> None:
         self.jobs.shutdown()
-        self.library.close()
+        self.library_notifier.detach()
+        for library in (*self._retired_libraries, self.library):
+            library.close()

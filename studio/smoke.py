@@ -90,7 +90,7 @@ def _check_resources() -> str:
 
 
 def _check_backends() -> str:
-    from studio.backend_factory import create_backend
+    from studio.backend_kinds import create_backend
     from studio.settings.values import BACKENDS, Settings
 
     described = []

@@ -90,3 +90,14 @@ def endpoint_server(tiny_endpoint_model: Any) -> Iterator[Any]:
     with EndpointServer(tiny_endpoint_model, port=0, access_log=requests.append) as server:
         server.requests = requests
         yield server
+
+
+@pytest.fixture
+def loop(tmp_path):
+    """The generation loop over an empty library of its own (no spending cap)."""
+    from studio.generation.loop import GenerationLoop
+    from studio.library import Library
+
+    library = Library.open(tmp_path / "loop-library")
+    yield GenerationLoop(library)
+    library.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from studio.backend_kinds import capabilities_of
 from studio.batch.catalog import Catalog
 from studio.batch.matrix import Axis, Estimate, Variant, variants
 from studio.batch.naming import export_paths
@@ -90,7 +91,7 @@ def estimate_batch(backend: Any, base_request: Any, items: list[NewItem], librar
     if recent:
         per_image = [r.latency_s / max(1, int(r.request.get("count", 1))) for r in recent]
         average = sum(per_image) / len(per_image)
-        parallel = 1 if name == "local" else max(1, concurrency)
+        parallel = 1 if capabilities_of(backend).one_at_a_time else max(1, concurrency)
         seconds = average * len(items) / parallel
         time_basis = f"{average:.1f} s per image over the last {len(recent)} on {name}"
         if parallel > 1:

@@ -1,7 +1,11 @@
 """Running a batch job: generate, record in the library, export, in a resumable order.
 
+Each unit of work is one run of the generation loop (studio.generation.loop), so the daily
+spending cap, the session totals, the library's notifications and the retry policy apply
+to a batch exactly as to a click on Generate.
+
 One item's life (each arrow is a committed row update, see store.py):
-    pending -> running -> [backend.generate] -> Library.record -> generated -> export -> done
+    pending -> running -> [loop: generate, Library.record] -> generated -> export -> done
 A kill -9 anywhere leaves a state that resume finishes without generating anything twice:
 `generated` items are only exported (from their library PNG); a `running` item whose
 images reached the library (the kill fell between the two commits) is adopted from it.
@@ -21,15 +25,16 @@ from PIL import Image
 
 from backends.errors import BackendError, BackendUnavailable, Cancelled, TransientError
 from backends.types import MAX_COUNT, Backend, CancelToken, GenerationRequest
+from studio.backend_kinds import capabilities_of
 from studio.batch.export import Exporter
 from studio.batch.manifest import ManifestRow
 from studio.batch.presets import OutputPreset
 from studio.batch.store import BatchStore, Item
 from studio.costs.budget import Budget, BudgetExceeded
-from studio.library.store import ImageRecord, Library, LibraryError
+from studio.generation.loop import Admission, GenerationLoop, RetryPolicy, RunHooks
+from studio.library import ImageRecord, LibraryError
 
 LOCAL_IMAGES_PER_CALL = 4
-MAX_BACKOFF_S = 30.0
 
 
 @dataclass
@@ -65,18 +70,19 @@ class Summary:
 
 
 class BatchRunner:
-    def __init__(self, store: BatchStore, job_id: int, backend: Backend, library: Library,
+    def __init__(self, store: BatchStore, job_id: int, backend: Backend, loop: GenerationLoop,
                  base_request: GenerationRequest, preset: OutputPreset | None,
                  exporter: Exporter, config: RunnerConfig,
                  on_event: Callable[[BatchEvent], None] | None = None,
                  cancel: CancelToken | None = None, products: Any = None) -> None:
-        self.store, self.job_id, self.backend, self.library = store, job_id, backend, library
+        self.store, self.job_id, self.backend, self.loop = store, job_id, backend, loop
+        self.library = loop.library
         self.base_request, self.preset, self.exporter = base_request, preset, exporter
         self.config = config
         self.products = products  # a batch.products.ProductScenes: scenes around each photo
         self.on_event = on_event or (lambda event: None)
         self.cancel = cancel or CancelToken()
-        self.local = getattr(backend, "name", "") == "local"
+        self.local = capabilities_of(backend).one_at_a_time
         self._lock = threading.RLock()
         self._in_flight_usd = 0.0
         self._stop_message = ""
@@ -107,24 +113,24 @@ class BatchRunner:
                     break
                 try:
                     backend, request = self._prepare(unit)
-                    estimate = backend.estimate_cost(request).usd
+                    estimate = backend.estimate_cost(request)
                 except BackendError as exc:  # e.g. a product whose prompt came out empty
                     self._fail(unit, str(exc))
                     continue
-                if self.config.budget is not None:
-                    try:
-                        with self._lock:
-                            spent = self.store.job(self.job_id).spent_usd + self._in_flight_usd
-                            self.config.budget.check(spent, estimate, f"{unit[0].sku} "
-                                                                      f"{unit[0].variant}")
-                            self._in_flight_usd += estimate
-                    except BudgetExceeded as exc:
-                        self._stop(str(exc))
-                        break
-                else:
+                what = f"{unit[0].sku} {unit[0].variant}"
+                try:
                     with self._lock:
-                        self._in_flight_usd += estimate
-                running.add(pool.submit(self._run_unit, unit, request, estimate, backend))
+                        if self.config.budget is not None:
+                            spent = self.store.job(self.job_id).spent_usd + self._in_flight_usd
+                            self.config.budget.check(spent, estimate.usd, what)
+                        # The app's daily cap, counting everything else in flight too.
+                        admission = self.loop.admit(request, backend, estimate=estimate,
+                                                    what=what)
+                        self._in_flight_usd += estimate.usd
+                except BudgetExceeded as exc:
+                    self._stop(str(exc))
+                    break
+                running.add(pool.submit(self._run_unit, unit, request, admission, backend))
             self._reraise(wait(running).done)
         return self._finish()
 
@@ -161,57 +167,58 @@ class BatchRunner:
             return self.products.prepare(self.backend, unit[0].sku, request)
         return self.backend, request
 
-    def _run_unit(self, unit: list[Item], request: GenerationRequest, estimate: float,
+    def _run_unit(self, unit: list[Item], request: GenerationRequest, admission: Admission,
                   backend: Backend) -> None:
         idxs = [item.idx for item in unit]
+        tries = 0
+
+        def on_attempt(attempt: int) -> None:
+            nonlocal tries
+            if self.cancel.cancelled or self._stop_message:
+                raise Cancelled("Batch stopped.")
+            tries = attempt + 1
+            self.store.mark_running(self.job_id, idxs)
+
+        def on_retry(attempt: int, exc: TransientError, delay_s: float) -> None:
+            self.store.mark_pending(self.job_id, idxs, str(exc))
+            self._emit("retry", f"{unit[0].sku} {unit[0].variant}: {exc} — retry "
+                                f"{attempt} of {self.config.retries}")
+
+        policy = RetryPolicy(retries=self.config.retries, backoff_s=self.config.backoff_s)
+        hooks = RunHooks(on_attempt=on_attempt, on_retry=on_retry, cancel=self.cancel)
         settled = False
         try:
-            for attempt in range(self.config.retries + 1):
-                if self.cancel.cancelled or self._stop_message:
-                    self.store.mark_pending(self.job_id, idxs)
-                    return
-                self.store.mark_running(self.job_id, idxs)
-                try:
-                    result = backend.generate(request, cancel=self.cancel)
-                except TransientError as exc:
-                    if attempt < self.config.retries:
-                        self.store.mark_pending(self.job_id, idxs, str(exc))
-                        self._emit("retry", f"{unit[0].sku} {unit[0].variant}: {exc} — retry "
-                                            f"{attempt + 1} of {self.config.retries}")
-                        delay = min(MAX_BACKOFF_S, self.config.backoff_s * 2 ** attempt)
-                        self._sleep(delay)
-                        continue
-                    self._fail(unit, f"{exc} (after {attempt + 1} tries)")
-                    return
-                except Cancelled:
-                    self.store.mark_pending(self.job_id, idxs)
-                    return
-                except BackendUnavailable as exc:
-                    self.store.mark_pending(self.job_id, idxs)
-                    self._stop(str(exc))
-                    return
-                except BackendError as exc:
-                    self._fail(unit, str(exc))
-                    return
-                try:
-                    records = self.library.record(
-                        result, estimate=backend.estimate_cost(request))
-                except (OSError, LibraryError) as exc:  # a full disk, a locked database
-                    self.store.mark_pending(self.job_id, idxs)
-                    self._stop(f"Could not save images in the library: {exc}")
-                    return
-                with self._lock:  # spent and in-flight change together for the budget check
-                    self._generated(unit, records)
-                    self._in_flight_usd -= estimate
-                    settled = True
-                images = {g.seed: g.image for g in result.images}
-                for item in unit:
-                    self._export(self._item(item.idx), images.get(item.seed))
+            try:
+                generated = self.loop.run(request, backend, admission=admission, hooks=hooks,
+                                          retry=policy)
+            except TransientError as exc:
+                self._fail(unit, f"{exc} (after {tries} tries)")
                 return
+            except Cancelled:
+                self.store.mark_pending(self.job_id, idxs)
+                return
+            except BackendUnavailable as exc:
+                self.store.mark_pending(self.job_id, idxs)
+                self._stop(str(exc))
+                return
+            except BackendError as exc:
+                self._fail(unit, str(exc))
+                return
+            except (OSError, LibraryError) as exc:  # a full disk, a locked database
+                self.store.mark_pending(self.job_id, idxs)
+                self._stop(f"Could not save images in the library: {exc}")
+                return
+            with self._lock:  # spent and in-flight change together for the budget check
+                self._generated(unit, generated.records)
+                self._in_flight_usd -= admission.estimate.usd
+                settled = True
+            images = {g.seed: g.image for g in generated.result.images}
+            for item in unit:
+                self._export(self._item(item.idx), images.get(item.seed))
         finally:
             if not settled:
                 with self._lock:
-                    self._in_flight_usd -= estimate
+                    self._in_flight_usd -= admission.estimate.usd
 
     # --- states -------------------------------------------------------------------------
 
@@ -245,11 +252,6 @@ class BatchRunner:
         while not self._running.wait(0.1):
             if self.cancel.cancelled:
                 return
-
-    def _sleep(self, seconds: float) -> None:
-        deadline = time.monotonic() + seconds
-        while not self.cancel.cancelled and time.monotonic() < deadline:
-            time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
 
     def _export(self, item: Item, image: Image.Image | None) -> None:
         record = self.library.get(item.library_image_id or -1)

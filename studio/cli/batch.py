@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import signal
 import sys
 import time
 from contextlib import contextmanager
@@ -20,14 +19,14 @@ from typing import Any, TextIO
 
 from backends.errors import InvalidRequest
 from backends.types import CancelToken, GenerationRequest, random_seed
-from studio.cli.options import add_generation_options, path_arg, request_fields, settings_from_args
-
-
-def _fill(text: str) -> float | str:
-    from studio.cli.product import _fill as product_fill
-
-    return product_fill(text)
-
+from studio.cli.options import (
+    add_generation_options,
+    parse_fill,
+    path_arg,
+    request_fields,
+    settings_from_args,
+)
+from studio.cli.running import open_loop, sigint_cancels
 
 EXIT_FAILED, EXIT_UNAVAILABLE, EXIT_BUDGET, EXIT_CANCELLED = 1, 3, 5, 130
 
@@ -53,7 +52,7 @@ def add_batch_commands(subparsers: Any) -> None:
     batch.add_argument("--image-column", metavar="NAME",
                        help="column with each product's photo (path or URL); found by itself "
                             "when named image, image_path, product_image, Image Src or Images")
-    batch.add_argument("--fill", type=_fill, help="share of the frame the product photo fills "
+    batch.add_argument("--fill", type=parse_fill, help="share of the frame the product photo fills "
                                                   "(0.05-1, default 0.85) or 'native'")
     add_generation_options(batch)
     batch.add_argument("--concurrency", type=int, help="requests in flight on remote backends "
@@ -90,7 +89,7 @@ def run_batch(args: argparse.Namespace) -> int:
 
 
 def _new_job(args: argparse.Namespace) -> int:
-    from studio.backend_factory import create_backend
+    from studio.backend_kinds import create_backend
     from studio.batch.catalog import load_catalog, parse_mapping
     from studio.batch.export import check_new_output
     from studio.batch.matrix import Axis
@@ -98,7 +97,6 @@ def _new_job(args: argparse.Namespace) -> int:
     from studio.batch.presets import get_preset
     from studio.batch.products import find_image_column
     from studio.batch.store import BatchStore
-    from studio.library.store import Library
 
     settings = settings_from_args(args)
     catalog = load_catalog(args.catalog, parse_mapping(args.map))
@@ -137,8 +135,8 @@ def _new_job(args: argparse.Namespace) -> int:
     for line in prepared.preview(limit=3):
         print(f"  {line}", file=err)
     backend = create_backend(settings)
-    library = Library.open(settings.library_path())
-    estimate = estimate_batch(backend, base_request, items, library, spec.concurrency)
+    loop = open_loop(settings)
+    estimate = estimate_batch(backend, base_request, items, loop.library, spec.concurrency)
     print(estimate.describe(), file=err)
     if args.budget is not None and estimate.usd > args.budget:
         print(f"The estimate is over the ${args.budget:.2f} budget: the batch will stop before "
@@ -156,15 +154,14 @@ def _new_job(args: argparse.Namespace) -> int:
     job_id = store.create_job(spec.catalog, spec.out, spec.to_dict(), items)
     print(f"Batch job {job_id} → {out}  (continue it any time: studio batch --resume {job_id})",
           file=err)
-    return _run(store, job_id, spec, settings, backend, library, args)
+    return _run(store, job_id, spec, backend, loop, args)
 
 
 def _resume(args: argparse.Namespace) -> int:
-    from studio.backend_factory import create_backend
+    from studio.backend_kinds import create_backend
     from studio.batch.plan import BatchSpec
     from studio.batch.store import BatchStore
-    from studio.library.store import Library
-    from studio.settings.values import Settings, _from_dict
+    from studio.settings.values import settings_from_dict
 
     store = BatchStore()
     info = store.job(args.resume)
@@ -174,17 +171,16 @@ def _resume(args: argparse.Namespace) -> int:
     if overrides:
         spec = BatchSpec.from_dict({**spec.to_dict(), **overrides})
         store.update_spec(args.resume, spec.to_dict())
-    settings = _from_dict(Settings, spec.settings)
+    settings = settings_from_dict(spec.settings)
     again = store.reset_failed(args.resume)
     pending = store.job(args.resume).total - store.job(args.resume).counts["done"]
     print(f"Resuming batch job {args.resume}: {pending} of {info.total} images to go"
           f"{f' ({again} failed before, tried again)' if again else ''}", file=sys.stderr)
     backend = create_backend(settings)
-    library = Library.open(settings.library_path())
-    return _run(store, args.resume, spec, settings, backend, library, args)
+    return _run(store, args.resume, spec, backend, open_loop(settings), args)
 
 
-def _run(store: Any, job_id: int, spec: Any, settings: Any, backend: Any, library: Any,
+def _run(store: Any, job_id: int, spec: Any, backend: Any, loop: Any,
          args: argparse.Namespace) -> int:
     from studio.batch.export import Exporter
     from studio.batch.presets import get_preset
@@ -206,8 +202,8 @@ def _run(store: Any, job_id: int, spec: Any, settings: Any, backend: Any, librar
     exporter = Exporter(job_id, Path(spec.out))
     printer = ProgressPrinter(Path(spec.out), args.json)
     cancel = CancelToken()
-    with _job_lock(job_id), _sigint_cancels(cancel):
-        runner = BatchRunner(store, job_id, backend, library, base_request, preset, exporter,
+    with _job_lock(job_id), sigint_cancels(cancel):
+        runner = BatchRunner(store, job_id, backend, loop, base_request, preset, exporter,
                              config, on_event=printer, cancel=cancel, products=products)
         summary = runner.run()
     printer.summary(summary, Path(spec.out))
@@ -325,19 +321,6 @@ def _default_out(catalog: Path) -> Path:
 
 def _settings_dict(settings: Any) -> dict[str, Any]:
     return dataclasses.asdict(settings)
-
-
-@contextmanager
-def _sigint_cancels(cancel: CancelToken):
-    try:
-        previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
-    except ValueError:  # not the main thread (tests, embedding): nothing to hook
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 def _held_elsewhere(job_id: int) -> bool:

@@ -13,6 +13,7 @@ from typing import Any
 
 from backends.errors import BackendUnavailable
 from backends.types import Cost, GenerationRequest
+from studio.backend_kinds import hourly_usd
 
 EXIT_OVER_BUDGET = 5
 
@@ -81,7 +82,7 @@ def before_generate(args: argparse.Namespace, settings: Any, backend: Any,
         data = {"dry_run": True, "backend": backend.name, "images": request.count,
                 "estimate_usd": estimate.usd, "estimate_per_image_usd":
                 estimate.usd / request.count, "estimate_basis": estimate.basis,
-                "burn_usd_per_hour": getattr(backend, "fleet_usd_per_hour", None),
+                "burn_usd_per_hour": hourly_usd(backend),
                 "within_budget": None if budget is None else estimate.usd <= budget + 1e-12}
         if args.json:
             print(json.dumps(data))
@@ -98,7 +99,7 @@ def before_generate(args: argparse.Namespace, settings: Any, backend: Any,
         daily = settings.costs.budget_usd_per_day
         if daily is not None:
             from studio.costs.spending import today_totals
-            from studio.library.store import Library
+            from studio.library import Library
 
             spent = today_totals(Library.open(settings.library_path())).usd
             Budget(daily).check(spent, estimate.usd, "this generation (daily budget)")
@@ -111,7 +112,7 @@ def before_generate(args: argparse.Namespace, settings: Any, backend: Any,
 
 
 def _burn_line(backend: Any) -> str:
-    fleet = getattr(backend, "fleet_usd_per_hour", None)
+    fleet = hourly_usd(backend)
     if fleet is None:
         return ""
     return (f"The endpoint bills ${fleet:.3f}/h (${fleet * 24:.2f}/day) while it is up, "
@@ -124,7 +125,7 @@ def run_stats(args: argparse.Namespace) -> int:
     from studio.costs.spending import today_totals
     from studio.costs.stats import daily_totals, format_table, group_runs
     from studio.formatting import format_per_dollar, format_usd
-    from studio.library.store import Library
+    from studio.library import Library
     from studio.settings.values import load_settings
 
     library = Library.open(load_settings().library_path())
@@ -159,16 +160,11 @@ def run_stats(args: argparse.Namespace) -> int:
 # --- compare ----------------------------------------------------------------------------------
 
 def run_compare(args: argparse.Namespace) -> int:
-    from studio.compare.runs import (
-        burn_notes,
-        comparison_rows,
-        parse_backends,
-        request_model,
-        run_comparison,
-    )
+    from studio.backend_kinds import create_backend, request_model
+    from studio.cli.running import open_loop
+    from studio.compare.runs import burn_notes, comparison_rows, parse_backends, run_comparison
     from studio.costs.budget import Budget, BudgetExceeded
     from studio.costs.stats import format_table
-    from studio.library.store import Library
     from studio.settings.values import load_settings
 
     choices = parse_backends(args.backends)
@@ -180,8 +176,6 @@ def run_compare(args: argparse.Namespace) -> int:
         width=args.width or settings.default_width, height=args.height or settings.default_height,
     ).with_resolved_seed()
     if args.budget is not None:
-        from studio.backend_factory import create_backend
-
         total = sum(create_backend(choice.settings(settings)).estimate_cost(
             request.replace(model=request_model(choice.settings(settings)))).usd
             for choice in choices) * args.runs
@@ -190,14 +184,14 @@ def run_compare(args: argparse.Namespace) -> int:
         except BudgetExceeded as exc:
             print(f"studio: error: {exc}", file=sys.stderr)
             return EXIT_OVER_BUDGET
-    library = Library.open(settings.library_path())
+    loop = open_loop(settings)
 
     def progress(choice: Any, index: int) -> None:
         if not args.json:
             print(f"{choice.label}: run {index + 1} of {args.runs} …", file=sys.stderr,
                   flush=True)
 
-    results = run_comparison(request, choices, settings, library, runs=args.runs,
+    results = run_comparison(request, choices, settings, loop, runs=args.runs,
                              on_run=progress)
     sheet_path = args.out or _default_sheet_path()
     _write_sheet(results, sheet_path)

@@ -13,12 +13,14 @@ from typing import Any
 
 from backends.errors import InvalidRequest
 from backends.types import SCHEDULERS
+from studio.backend_kinds import KINDS, request_model
+from studio.settings.values import BACKENDS
 
 
 def add_generation_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="hub id, diffusers folder or .safetensors file "
                                         "(default: the model set in Settings)")
-    parser.add_argument("--backend", choices=["local", "sagemaker", "bedrock"],
+    parser.add_argument("--backend", choices=list(BACKENDS),
                         help="default: the one in Settings")
     parser.add_argument("--steps", type=int)
     parser.add_argument("--guidance", type=float, help="CFG scale")
@@ -57,7 +59,7 @@ def request_fields(args: argparse.Namespace, settings: Any,
     if width is None and height is None and size is not None:
         width, height = size
     return {
-        "model": settings.request_model(),
+        "model": request_model(settings),
         "steps": pick(args.steps, settings.default_steps),
         "guidance": pick(args.guidance, settings.default_guidance),
         "width": pick(width, settings.default_width),
@@ -69,22 +71,38 @@ def request_fields(args: argparse.Namespace, settings: Any,
 def with_cloud_overrides(settings: Any, args: argparse.Namespace) -> Any:
     """--region/--profile/--endpoint-url go to the chosen cloud backend's section."""
     if args.bedrock_model is not None:
-        settings = settings.replace(
-            bedrock=dataclasses.replace(settings.bedrock, model=args.bedrock_model))
+        settings = KINDS["bedrock"].with_model(settings, args.bedrock_model)
     if args.endpoint is not None:
         if settings.backend != "sagemaker":
             raise InvalidRequest("--endpoint names a SageMaker endpoint; add --backend sagemaker.")
-        settings = settings.replace(
-            sagemaker=dataclasses.replace(settings.sagemaker, endpoint_name=args.endpoint))
+        settings = KINDS["sagemaker"].with_target(settings, args.endpoint)
     overrides = {k: v for k, v in {"region": args.region, "profile": args.profile,
                                    "endpoint_url": args.endpoint_url}.items() if v is not None}
     if not overrides:
         return settings
-    if settings.backend not in ("sagemaker", "bedrock"):
-        raise InvalidRequest("--region, --profile and --endpoint-url are for the sagemaker and "
-                             "bedrock backends; add --backend bedrock or --backend sagemaker.")
-    section = getattr(settings, settings.backend)
+    cloud = [name for name, row in KINDS.items() if _takes_aws_options(row.section(settings))]
+    if settings.backend not in cloud:
+        raise InvalidRequest(f"--region, --profile and --endpoint-url are for the "
+                             f"{' and '.join(cloud)} backends; add "
+                             f"{' or '.join('--backend ' + name for name in cloud)}.")
+    section = KINDS[settings.backend].section(settings)
     return settings.replace(**{settings.backend: dataclasses.replace(section, **overrides)})
+
+
+def _takes_aws_options(section: Any) -> bool:
+    names = {f.name for f in dataclasses.fields(section)}
+    return {"region", "profile", "endpoint_url"} <= names
+
+
+def parse_fill(text: str) -> float | str:
+    """--fill: the share of the frame a product fills, or 'native' (its own pixel size)."""
+    if text.strip().lower() == "native":
+        return "native"
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("--fill takes a number such as 0.85, or 'native'") \
+            from None
 
 
 def pick(value: Any, default: Any) -> Any:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 from pathlib import Path
 from typing import Any
 
 from backends.errors import InvalidRequest
 from backends.types import CancelToken, Cost
+from studio.backend_kinds import request_model
+from studio.cli.options import parse_fill
 from studio.product.placement import POSITIONS
 
 DEFAULT_FILL = 0.85
@@ -24,7 +25,7 @@ def add_product_arguments(generate: argparse.ArgumentParser) -> None:
                        help="a PNG, JPEG or WebP of the product; --prompt describes the scene")
     group.add_argument("--mask", type=Path, help="the product's mask, white = product "
                        "(default: the photo's transparency, else found automatically)")
-    group.add_argument("--fill", type=_fill, help=f"share of the frame the product fills "
+    group.add_argument("--fill", type=parse_fill, help=f"share of the frame the product fills "
                        f"(default {DEFAULT_FILL}); 'native' keeps its pixel size, unresampled")
     group.add_argument("--preset", help="a size preset by name or a unique part of it, e.g. "
                        "'amazon' (instead of --width/--height)")
@@ -34,16 +35,6 @@ def add_product_arguments(generate: argparse.ArgumentParser) -> None:
     group.add_argument("--scene", action="append", default=[],
                        help="another scene prompt (repeatable); each gets --count images")
     group.add_argument("--save-mask", type=Path, help="also write the product mask used here")
-
-
-def _fill(text: str) -> float | str:
-    if text.strip().lower() == "native":
-        return "native"
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("--fill takes a number such as 0.85, or 'native'") \
-            from None
 
 
 def check_product_arguments(args: argparse.Namespace) -> None:
@@ -80,10 +71,11 @@ def frame_size(args: argparse.Namespace, settings: Any) -> tuple[int, int]:
 
 
 def run_product_generate(args: argparse.Namespace, settings: Any) -> int:
-    from studio.backend_factory import create_backend
-    from studio.cli.main import _print_progress, _print_record
+    from studio.backend_kinds import create_backend
+    from studio.cli.costs import before_generate
     from studio.cli.options import pick
-    from studio.library.store import Library
+    from studio.cli.output import print_progress, print_records
+    from studio.cli.running import open_loop, sigint_cancels
     from studio.product import (
         Placement,
         ProductSceneBackend,
@@ -115,7 +107,7 @@ def run_product_generate(args: argparse.Namespace, settings: Any) -> int:
     if not args.json:
         print(f"Product mask from {origin}; project saved in {folder}", file=sys.stderr)
     backend = create_backend(settings)
-    fields = dict(negative_prompt=args.negative, model=settings.request_model(),
+    fields = dict(negative_prompt=args.negative, model=request_model(settings),
                   steps=pick(args.steps, settings.default_steps),
                   guidance=pick(args.guidance, settings.default_guidance),
                   count=args.count, scheduler=args.sampler,
@@ -124,32 +116,19 @@ def run_product_generate(args: argparse.Namespace, settings: Any) -> int:
     wrapped = ProductSceneBackend(backend, placed)
     each = wrapped.estimate_cost(first)
     estimate = Cost(each.usd * len(scenes), f"{len(scenes)} scene(s) × {each.basis}")
-    from studio.cli.costs import before_generate
-
     stop = before_generate(args, settings, wrapped, first, estimate)
     if stop is not None:
         return stop
-    library = Library.open(settings.library_path())
     cancel = CancelToken()
 
     def show(outcome: Any) -> None:
         if not args.json:
             print(f"\nScene {outcome.scene!r} (estimate was ${outcome.estimate.usd:.6f}):",
                   file=sys.stderr)
-        for record in outcome.records:
-            path = record.path
-            if args.out is not None:
-                import shutil
+        print_records(outcome.records, args.json, args.out)
 
-                args.out.mkdir(parents=True, exist_ok=True)
-                path = Path(shutil.copy2(record.path, args.out / record.path.name))
-            _print_record(record, args.json, path=path)
-
-    previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
-    try:
-        generate_product_scenes(placed, scenes, [args.seed], backend, library=library,
-                                on_outcome=show, on_progress=_print_progress, cancel=cancel,
+    with sigint_cancels(cancel):
+        generate_product_scenes(placed, scenes, [args.seed], backend, open_loop(settings),
+                                on_outcome=show, on_progress=print_progress, cancel=cancel,
                                 **fields)
-    finally:
-        signal.signal(signal.SIGINT, previous)
     return 0

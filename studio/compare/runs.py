@@ -6,23 +6,23 @@ recorded in history like any other generation, with its estimate.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from backends.errors import InvalidRequest
 from backends.types import Backend, GenerationRequest
+from studio.backend_kinds import KINDS, create_backend, hourly_usd, request_model
 from studio.costs.stats import LatencyCost, summarize
-from studio.library.store import ImageRecord, Library
+from studio.generation.loop import GenerationLoop
+from studio.library import ImageRecord
 from studio.settings.values import Settings
-
-KINDS = ("local", "sagemaker", "bedrock")
 
 
 @dataclass(frozen=True)
 class BackendChoice:
-    """`local`, `sagemaker:ENDPOINT` or `bedrock:MODEL_ID`."""
+    """A backend kind and, optionally, the endpoint or model it targets: `local`,
+    `sagemaker:ENDPOINT`, `bedrock:MODEL_ID`."""
 
     kind: str
     name: str = ""
@@ -31,8 +31,9 @@ class BackendChoice:
     def parse(cls, text: str) -> BackendChoice:
         kind, _, name = text.strip().partition(":")
         if kind not in KINDS:
-            raise InvalidRequest(f"Unknown backend {text!r}: use local, sagemaker:ENDPOINT or "
-                                 "bedrock:MODEL_ID.")
+            forms = ", ".join(f"{k}:{row.target_hint}" if row.target_hint else k
+                              for k, row in KINDS.items())
+            raise InvalidRequest(f"Unknown backend {text!r}: use {forms}.")
         return cls(kind, name.strip())
 
     @property
@@ -41,14 +42,7 @@ class BackendChoice:
 
     def settings(self, base: Settings) -> Settings:
         """`base` switched to this backend, with the endpoint or model it names."""
-        settings = base.replace(backend=self.kind)
-        if self.kind == "sagemaker" and self.name:
-            settings = settings.replace(
-                sagemaker=dataclasses.replace(settings.sagemaker, endpoint_name=self.name))
-        if self.kind == "bedrock" and self.name:
-            settings = settings.replace(
-                bedrock=dataclasses.replace(settings.bedrock, model=self.name))
-        return settings
+        return KINDS[self.kind].with_target(base, self.name)
 
 
 def parse_backends(text: str) -> list[BackendChoice]:
@@ -58,14 +52,6 @@ def parse_backends(text: str) -> list[BackendChoice]:
     if len({c.label for c in choices}) != len(choices):
         raise InvalidRequest("Each backend may be named once in a comparison.")
     return choices
-
-
-def request_model(settings: Settings) -> str:
-    if settings.backend == "bedrock":
-        return settings.bedrock.model
-    if settings.backend == "sagemaker":
-        return ""  # the endpoint serves one model and names it in its answer
-    return settings.local.model
 
 
 @dataclass
@@ -101,7 +87,7 @@ def _run_dict(run: list[ImageRecord]) -> dict[str, Any]:
 
 
 def run_comparison(request: GenerationRequest, choices: Sequence[BackendChoice],
-                   base: Settings, library: Library, *, runs: int = 1,
+                   base: Settings, loop: GenerationLoop, *, runs: int = 1,
                    make_backend: Callable[[Settings], Backend] | None = None,
                    on_run: Callable[[BackendChoice, int], None] | None = None,
                    ) -> list[BackendRuns]:
@@ -112,8 +98,7 @@ def run_comparison(request: GenerationRequest, choices: Sequence[BackendChoice],
     """
     if runs < 1:
         raise InvalidRequest("--runs must be at least 1.")
-    if make_backend is None:
-        from studio.backend_factory import create_backend as make_backend
+    make_backend = make_backend or create_backend
     request = request.with_resolved_seed()
     results: list[BackendRuns] = []
     for choice in choices:
@@ -121,15 +106,14 @@ def run_comparison(request: GenerationRequest, choices: Sequence[BackendChoice],
         backend = make_backend(settings)
         wanted = request.replace(model=request_model(settings))
         outcome = BackendRuns(choice)
-        outcome.burn_usd_per_hour = getattr(backend, "fleet_usd_per_hour", None)
+        outcome.burn_usd_per_hour = hourly_usd(backend)
         for index in range(runs):
             if on_run is not None:
                 on_run(choice, index)
-            estimate = backend.estimate_cost(wanted)
+            generated = loop.run(wanted, backend)
             if index == 0:
-                outcome.estimate_usd_per_image = estimate.usd / wanted.count
-            result = backend.generate(wanted)
-            outcome.records.append(library.record(result, estimate=estimate))
+                outcome.estimate_usd_per_image = generated.estimate.usd / wanted.count
+            outcome.records.append(generated.records)
         results.append(outcome)
     return results
 

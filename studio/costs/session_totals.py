@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 
@@ -18,6 +19,9 @@ class SessionTotals:
 
 
 class Session(QObject):
+    """Adds up every recorded run of this app session; `add` is called from worker threads
+    (the generation loop's listeners), and `changed` reaches GUI receivers as queued calls."""
+
     changed = Signal(object)  # SessionTotals
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -25,14 +29,18 @@ class Session(QObject):
         self.totals = SessionTotals()
         self.started = time.monotonic()
         self.images_by_backend: dict[str, int] = {}
+        self._lock = threading.Lock()
 
     def elapsed_s(self) -> float:
         return time.monotonic() - self.started
 
     def add(self, result: GenerationResult) -> None:
-        self.images_by_backend[result.backend] = (self.images_by_backend.get(result.backend, 0)
-                                                  + len(result.images))
-        t = self.totals
-        self.totals = SessionTotals(t.images + len(result.images),
-                                    t.seconds + result.timings.total_s, t.usd + result.cost.usd)
-        self.changed.emit(self.totals)
+        with self._lock:
+            self.images_by_backend[result.backend] = (
+                self.images_by_backend.get(result.backend, 0) + len(result.images))
+            t = self.totals
+            self.totals = SessionTotals(t.images + len(result.images),
+                                        t.seconds + result.timings.total_s,
+                                        t.usd + result.cost.usd)
+            totals = self.totals
+        self.changed.emit(totals)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from studio.costs.budget import Budget, BudgetExceeded
-from studio.library.store import Library, Totals
+from studio.library import Library, Totals
 
 __all__ = ["BudgetExceeded", "SpendingGuard", "start_of_day", "today_totals"]
 

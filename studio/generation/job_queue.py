@@ -1,33 +1,27 @@
 """The job queue: runs generation requests off the GUI thread and reports through Qt signals.
 
-The local GPU gets one worker (one model in memory, one generation at a time); remote
+Each job is one run of the generation loop (studio.generation.loop), which checks the
+spending cap, records the images and updates the session totals. A backend that runs on
+this machine gets one worker (one model in memory, one generation at a time); remote
 backends get several, since their work happens elsewhere and mostly waits on the network.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import queue
 import threading
 import time
 import traceback
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from PySide6.QtCore import QObject, Signal
 
 from backends.errors import BackendError, Cancelled
-from backends.types import (
-    Backend,
-    CancelToken,
-    Cost,
-    GenerationRequest,
-    GenerationResult,
-    Progress,
-)
+from backends.types import Backend, CancelToken, Cost, GenerationRequest, Progress
+from studio.backend_kinds import capabilities_of
 from studio.formatting import short_prompt
-from studio.library.store import Library
+from studio.generation.loop import Admission, GenerationLoop, RunHooks
 
 REMOTE_WORKERS = 4
 
@@ -37,10 +31,14 @@ class Job:
     id: int
     request: GenerationRequest
     backend: Backend
-    estimate: Cost
+    admission: Admission
     cancel: CancelToken = field(default_factory=CancelToken)
     submitted_at: float = field(default_factory=time.perf_counter)
     state: str = "queued"  # queued, running, finished, failed, cancelled
+
+    @property
+    def estimate(self) -> Cost:
+        return self.admission.estimate
 
     @property
     def summary(self) -> str:
@@ -61,27 +59,21 @@ class JobQueue(QObject):
     failed = Signal(object, str)  # Job, message for the user
     cancelled = Signal(object)  # Job
 
-    def __init__(self, library: Library, parent: QObject | None = None) -> None:
+    def __init__(self, loop: GenerationLoop, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.library = library
+        self.loop = loop
         self._ids = itertools.count(1)
         self._jobs: dict[int, Job] = {}
         self._lanes: dict[str, queue.Queue[Job | None]] = {}
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
-        # (estimate_usd, pending_usd) -> None, raising studio.costs.budget.BudgetExceeded to
-        # refuse work that would pass the spending cap (see studio.costs.spending.SpendingGuard).
-        self.spending_check: Callable[[float, float], None] | None = None
 
     def submit(self, request: GenerationRequest, backend: Backend) -> Job:
         """Queue `request`; raises BudgetExceeded (nothing queued) when it would pass the cap."""
         # A missing seed is drawn by the backend, within the range its model accepts; the
         # result's request carries the seed that was used.
-        estimate = backend.estimate_cost(request)
-        if self.spending_check is not None:
-            pending = sum(job.estimate.usd for job in self.active_jobs())
-            self.spending_check(estimate.usd, pending)
-        job = Job(next(self._ids), request, backend, estimate)
+        admission = self.loop.admit(request, backend)
+        job = Job(next(self._ids), request, backend, admission)
         with self._lock:
             self._jobs[job.id] = job
         self.queued.emit(job)
@@ -114,12 +106,13 @@ class JobQueue(QObject):
             thread.join(max(0.0, deadline - time.monotonic()))
 
     def _lane_for(self, backend: Backend) -> queue.Queue[Job | None]:
-        lane_name = "local" if backend.name == "local" else "remote"
+        one_at_a_time = capabilities_of(backend).one_at_a_time
+        lane_name = "one-at-a-time" if one_at_a_time else "remote"
         with self._lock:
             if lane_name not in self._lanes:
                 lane: queue.Queue[Job | None] = queue.Queue()
                 self._lanes[lane_name] = lane
-                workers = 1 if lane_name == "local" else REMOTE_WORKERS
+                workers = 1 if one_at_a_time else REMOTE_WORKERS
                 for index in range(workers):
                     thread = threading.Thread(target=self._work, args=(lane,), daemon=True,
                                               name=f"studio-{lane_name}-{index}")
@@ -133,19 +126,18 @@ class JobQueue(QObject):
 
     def _run(self, job: Job) -> None:
         if job.cancel.cancelled:
+            self.loop.release(job.admission)
             self._finish(job, "cancelled")
             self.cancelled.emit(job)
             return
         self._finish(job, "running")
         self.started.emit(job)
         waited = time.perf_counter() - job.submitted_at
+        hooks = RunHooks(on_progress=lambda p: self._on_progress(job, p), cancel=job.cancel)
         try:
-            result = job.backend.generate(job.request,
-                                          on_progress=lambda p: self._on_progress(job, p),
-                                          cancel=job.cancel)
             # Time spent waiting in this queue is queue time too.
-            result = _with_queue_time(result, waited)
-            records = self.library.record(result, estimate=job.estimate)
+            generated = self.loop.run(job.request, job.backend, admission=job.admission,
+                                      hooks=hooks, queued_s=waited)
         except Cancelled:
             self._finish(job, "cancelled")
             self.cancelled.emit(job)
@@ -160,7 +152,7 @@ class JobQueue(QObject):
             self.failed.emit(job, f"Unexpected error: {exc}")
             return
         self._finish(job, "finished")
-        self.finished.emit(job, result, records)
+        self.finished.emit(job, generated.result, generated.records)
 
     def _on_progress(self, job: Job, event: Progress) -> None:
         self.progress.emit(job, event)
@@ -169,8 +161,3 @@ class JobQueue(QObject):
         with self._lock:
             job.state = state
 
-
-def _with_queue_time(result: GenerationResult, waited: float) -> GenerationResult:
-    timings = dataclasses.replace(result.timings, queue_s=result.timings.queue_s + waited,
-                                  total_s=result.timings.total_s + waited)
-    return dataclasses.replace(result, timings=timings)

@@ -1,8 +1,9 @@
 """Generating scenes around a placed product on any backend, then restoring the product.
 
-ProductSceneBackend wraps a backend so the job queue, the library and the gallery treat a
-product scene like any other generation: the latency and cost are the wrapped backend's,
-and every image it returns has already had the product composited back.
+ProductSceneBackend wraps a backend so the generation loop, the library and the gallery treat
+a product scene like any other generation: the latency and cost are the wrapped backend's,
+and every image it returns has already had the product composited back. How each kind of
+backend makes a scene (inpaint, or Bedrock's outpainting) is the backend table's business.
 """
 
 from __future__ import annotations
@@ -23,19 +24,17 @@ from backends.types import (
     GenerationResult,
     ProgressCallback,
 )
+from studio.backend_kinds import for_product_scenes
+from studio.generation.loop import GenerationLoop, RunHooks
 from studio.product.compositing import composite_product
 from studio.product.placement import PlacedProduct
 
 
 class ProductSceneBackend:
-    """`inner` generates everything outside the product's mask; the product is pasted back.
-
-    On Bedrock the request runs as OUTPAINTING (keep the masked product, replace the rest),
-    which Titan and Nova do better than inpainting the background.
-    """
+    """`inner` generates everything outside the product's mask; the product is pasted back."""
 
     def __init__(self, inner: Backend, placed: PlacedProduct) -> None:
-        self.inner = _for_products(inner)
+        self.inner = for_product_scenes(inner)
         self.placed = placed
         self.name = inner.name  # the job queue picks the local or remote lane by name
 
@@ -68,20 +67,6 @@ class ProductSceneBackend:
         return request
 
 
-def _for_products(backend: Backend) -> Backend:
-    if getattr(backend, "name", "") == "bedrock" and hasattr(backend, "with_task"):
-        from backends.bedrock import BedrockTask, TaskType
-
-        task = backend.task  # type: ignore[attr-defined]
-        return backend.with_task(  # type: ignore[attr-defined]
-            BedrockTask(type=TaskType.OUTPAINTING, quality=task.quality,
-                        outpainting_mode="PRECISE"))
-    if getattr(backend, "payload_format", "studio") == "jumpstart":
-        raise InvalidRequest("JumpStart endpoints only do text-to-image; product scenes need "
-                             "an endpoint running Studio's handler (payload format 'studio').")
-    return backend
-
-
 @dataclass(frozen=True, eq=False)
 class SceneOutcome:
     """One scene prompt's run: its result (product composited) and, if recorded, the rows."""
@@ -97,8 +82,8 @@ def generate_product_scenes(
     scenes: Sequence[str],
     seeds: Sequence[int | None],
     backend: Backend,
+    loop: GenerationLoop,
     *,
-    library: Any = None,
     on_outcome: Callable[[SceneOutcome], None] | None = None,
     on_progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
@@ -107,8 +92,8 @@ def generate_product_scenes(
     """Every scene × seed for one product: one generation per pair, in order.
 
     `request_fields` go into each GenerationRequest (negative_prompt, model, steps, guidance,
-    scheduler, strength). With a `library` each result is recorded as it arrives, so a
-    cancel or a failure keeps what was already made. Batch export calls this per catalog row.
+    scheduler, strength). Each result goes through `loop`, so it is recorded as it arrives
+    and a cancel or a failure keeps what was already made.
     """
     if not scenes:
         raise InvalidRequest("Give at least one scene prompt.")
@@ -121,10 +106,10 @@ def generate_product_scenes(
         for seed in seeds:
             cancel.raise_if_cancelled()
             request = placed.request(scene, seed=seed, **request_fields)
-            estimate = wrapped.estimate_cost(request)
-            result = wrapped.generate(request, on_progress, cancel)
-            records = library.record(result, estimate=estimate) if library is not None else []
-            outcome = SceneOutcome(scene, result, estimate, records)
+            generated = loop.run(request, wrapped,
+                                 hooks=RunHooks(on_progress=on_progress, cancel=cancel))
+            outcome = SceneOutcome(scene, generated.result, generated.estimate,
+                                   generated.records)
             outcomes.append(outcome)
             if on_outcome is not None:
                 on_outcome(outcome)

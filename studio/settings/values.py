@@ -18,6 +18,7 @@ from typing import Any
 from studio.atomic import write_bytes_atomic
 from studio.paths import library_dir, settings_path
 
+# The kinds studio.backend_kinds describes; each has a section below with its own options.
 BACKENDS = ("local", "sagemaker", "bedrock")
 
 
@@ -74,15 +75,6 @@ class Settings:
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
 
-    def request_model(self) -> str:
-        """The model a request names on the chosen backend ("" for SageMaker: the endpoint
-        serves one model and names it in its answer)."""
-        if self.backend == "bedrock":
-            return self.bedrock.model
-        if self.backend == "sagemaker":
-            return ""
-        return self.local.model
-
     def library_path(self) -> Path:
         return Path(self.library_folder).expanduser() if self.library_folder else library_dir()
 
@@ -98,13 +90,19 @@ def load_settings(path: Path | None = None) -> Settings:
         # A damaged file must not stop the app from starting; keep it for the user to inspect.
         path.replace(path.with_suffix(".damaged.json"))
         return Settings()
-    return _from_dict(Settings, data) if isinstance(data, dict) else Settings()
+    return settings_from_dict(data) if isinstance(data, dict) else Settings()
 
 
 def save_settings(settings: Settings, path: Path | None = None) -> None:
     path = path or settings_path()
     payload = json.dumps(dataclasses.asdict(settings), indent=2, sort_keys=True)
     write_bytes_atomic(path, payload.encode("utf-8"))
+
+
+def settings_from_dict(data: dict[str, Any]) -> Settings:
+    """Settings from saved JSON (a settings file, a batch job's spec), keeping defaults for
+    missing, unknown or mistyped values."""
+    return _from_dict(Settings, data)
 
 
 def _from_dict(cls: type, data: dict[str, Any]) -> Any:

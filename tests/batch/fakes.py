@@ -25,7 +25,8 @@ from studio.batch.plan import parse_templates, plan_items
 from studio.batch.presets import OutputPreset
 from studio.batch.runner import BatchRunner, RunnerConfig
 from studio.batch.store import BatchStore
-from studio.library.store import Library
+from studio.generation.loop import GenerationLoop
+from studio.library import Library
 
 
 class FakeBackend:
@@ -96,5 +97,5 @@ def make_runner(store: BatchStore, job_id: int, out: Path, backend: FakeBackend,
                 **config: object) -> BatchRunner:
     request = GenerationRequest(prompt="x", seed=0, width=64, height=64, steps=1)
     settings = RunnerConfig(**{"backoff_s": 0.0, **config})  # type: ignore[arg-type]
-    return BatchRunner(store, job_id, backend, library, request, preset, Exporter(job_id, out),
-                       settings)
+    return BatchRunner(store, job_id, backend, GenerationLoop(library), request, preset,
+                       Exporter(job_id, out), settings)

@@ -12,7 +12,7 @@ import pytest
 from studio.batch.presets import get_preset
 from studio.batch.store import BatchStore
 from studio.costs.budget import Budget
-from studio.library.store import Library
+from studio.library import Library
 from tests.batch.fakes import FakeBackend, make_job, make_runner
 
 

@@ -14,7 +14,7 @@ import pytest
 from backends.endpoint.server import EndpointServer, _json_answer
 from studio.batch.store import BatchStore
 from studio.cli.main import main
-from studio.library.store import Library
+from studio.library import Library
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ["--width", "64", "--height", "64", "--steps", "1", "--device", "cpu"]

@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from backends.bedrock import BedrockBackend
-from studio.backend_factory import create_backend
+from studio.backend_kinds import create_backend
 from studio.settings.values import BedrockSettings, Settings
 from tests.backends.bedrock.fake_bedrock_server import FakeBedrock
 

@@ -13,7 +13,7 @@ from backends.types import GenerationRequest
 from studio.cli.main import main
 from studio.compare.contact_sheet import CAPTION, CELL, HEADER, PAD
 from studio.compare.runs import BackendChoice, parse_backends
-from studio.library.store import Library
+from studio.library import Library
 from studio.settings.values import load_settings
 
 

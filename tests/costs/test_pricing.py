@@ -78,7 +78,7 @@ def test_settings_prices_override_the_book() -> None:
 
 def test_the_factory_hands_settings_prices_to_the_backends(aws_env) -> None:
     from backends.types import GenerationRequest
-    from studio.backend_factory import create_backend
+    from studio.backend_kinds import create_backend
 
     settings = Settings(costs=CostSettings(sagemaker_usd_per_hour=2.0, bedrock_usd_per_image=0.5),
                         sagemaker=SageMakerSettings(endpoint_name="e", region="eu-west-1",

@@ -11,7 +11,7 @@ from backends.types import Cost, GenerationRequest
 from studio.cli.main import main
 from studio.costs.budget import BudgetExceeded
 from studio.costs.spending import SpendingGuard, start_of_day, today_totals
-from studio.library.store import Library
+from studio.library import Library
 from studio.settings.values import CostSettings, Settings, save_settings
 from tests.costs.support import result
 
@@ -65,9 +65,9 @@ class PricedBackend:
 
 def test_the_queue_refuses_a_job_that_would_pass_the_daily_budget(qtbot, library) -> None:
     from studio.generation.job_queue import JobQueue
+    from studio.generation.loop import GenerationLoop
 
-    queue = JobQueue(library)
-    queue.spending_check = SpendingGuard(lambda: library, lambda: 0.10).check
+    queue = JobQueue(GenerationLoop(library, SpendingGuard(lambda: library, lambda: 0.10).check))
     backend = PricedBackend(0.04)
     request = GenerationRequest(prompt="a mug", width=64, height=64, seed=1)
     with qtbot.waitSignal(queue.finished, timeout=10_000):

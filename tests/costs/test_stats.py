@@ -9,7 +9,7 @@ import pytest
 
 from studio.cli.main import main
 from studio.costs.stats import daily_totals, format_table, group_runs, percentile
-from studio.library.store import Library
+from studio.library import Library
 from studio.settings.values import load_settings
 from tests.costs.support import result
 

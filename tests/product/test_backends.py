@@ -30,11 +30,11 @@ def _assert_exact(image: Image.Image, placed) -> None:
 
 
 @pytest.mark.parametrize("cutout", [False, True])
-def test_local_inpainting_keeps_the_product(tiny_sd_path, local_backend_factory,
+def test_local_inpainting_keeps_the_product(tiny_sd_path, local_backend_factory, loop,
                                             cutout) -> None:
     backend = local_backend_factory(default_model=str(tiny_sd_path))
     placed = _placed((64, 64), cutout)
-    (outcome,) = generate_product_scenes(placed, ["on marble"], [11], backend, steps=2)
+    (outcome,) = generate_product_scenes(placed, ["on marble"], [11], backend, loop, steps=2)
     result = outcome.result
     assert result.request.mode == "inpaint" and result.backend == "local"
     assert result.timings.total_s > 0 and result.cost.usd >= 0
@@ -44,22 +44,22 @@ def test_local_inpainting_keeps_the_product(tiny_sd_path, local_backend_factory,
     assert loaded.by_mode["inpaint"].unet is loaded.text2image.unet
 
 
-def test_a_sagemaker_endpoint_inpaints_and_the_product_is_kept(endpoint_server,
+def test_a_sagemaker_endpoint_inpaints_and_the_product_is_kept(endpoint_server, loop,
                                                                aws_env) -> None:
     backend = SageMakerBackend("test", endpoint_url=endpoint_server.url, usd_per_hour=1.408,
                                price_source="us-east-1 list price")
     placed = _placed((64, 64))
-    (outcome,) = generate_product_scenes(placed, ["in a café"], [5], backend, steps=2)
+    (outcome,) = generate_product_scenes(placed, ["in a café"], [5], backend, loop, steps=2)
     result = outcome.result
     assert result.backend == "sagemaker" and result.timings.inference_s > 0
     assert result.cost.usd > 0
     _assert_exact(result.images[0].image, placed)
 
 
-def test_bedrock_outpaints_around_the_product(make_backend, fake_bedrock) -> None:
+def test_bedrock_outpaints_around_the_product(make_backend, fake_bedrock, loop) -> None:
     backend = make_backend("amazon.nova-canvas-v1:0")
     placed = _placed((320, 320), cutout=True)
-    outcomes = generate_product_scenes(placed, ["on marble", "white sweep"], [3], backend,
+    outcomes = generate_product_scenes(placed, ["on marble", "white sweep"], [3], backend, loop,
                                        guidance=6.5)
     for outcome in outcomes:
         result = outcome.result
@@ -70,10 +70,11 @@ def test_bedrock_outpaints_around_the_product(make_backend, fake_bedrock) -> Non
     assert wrapped.estimate_cost(placed.request("x")).usd == pytest.approx(0.04)
 
 
-def test_sdxl_inpainting_keeps_the_product(tiny_sdxl_path, local_backend_factory) -> None:
+def test_sdxl_inpainting_keeps_the_product(tiny_sdxl_path, local_backend_factory,
+                                           loop) -> None:
     backend = local_backend_factory(default_model=str(tiny_sdxl_path))
     placed = _placed((64, 64), cutout=True)
-    (outcome,) = generate_product_scenes(placed, ["on oak"], [2], backend, steps=2)
+    (outcome,) = generate_product_scenes(placed, ["on oak"], [2], backend, loop, steps=2)
     assert type(backend._cache.loaded.by_mode["inpaint"]).__name__ == \
         "StableDiffusionXLInpaintPipeline"
     _assert_exact(outcome.result.images[0].image, placed)

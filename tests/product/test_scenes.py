@@ -18,7 +18,8 @@ from backends.types import (
     GenerationResult,
     Timings,
 )
-from studio.library.store import Library
+from studio.generation.loop import GenerationLoop
+from studio.library import Library
 from studio.product import ProductSceneBackend, generate_product_scenes, place_product
 from studio.product.importing import decode_product_photo
 from tests.product.photos import product_photo
@@ -72,7 +73,7 @@ def test_scenes_times_seeds_each_keep_the_product(placed, studio_home: Path) -> 
     backend = NoiseBackend()
     library = Library.open(studio_home / "library")
     outcomes = generate_product_scenes(placed, ["on marble", "in a café", "white sweep"],
-                                       [7, 8], backend, library=library, steps=2)
+                                       [7, 8], backend, GenerationLoop(library), steps=2)
     assert [(o.scene, o.result.images[0].seed) for o in outcomes] == [
         ("on marble", 7), ("on marble", 8), ("in a café", 7), ("in a café", 8),
         ("white sweep", 7), ("white sweep", 8)]
@@ -92,7 +93,7 @@ def test_a_backend_answering_at_another_size_still_keeps_the_product(placed) -> 
     assert all(_exact(image.image, placed) for image in result.images)
 
 
-def test_requests_that_are_not_for_this_product_are_refused(placed) -> None:
+def test_requests_that_are_not_for_this_product_are_refused(placed, loop) -> None:
     wrapped = ProductSceneBackend(NoiseBackend(), placed)
     with pytest.raises(InvalidRequest, match="mask"):
         wrapped.generate(GenerationRequest(prompt="x", width=128, height=96))
@@ -100,7 +101,7 @@ def test_requests_that_are_not_for_this_product_are_refused(placed) -> None:
     with pytest.raises(InvalidRequest):
         wrapped.generate(other)
     with pytest.raises(InvalidRequest, match="scene"):
-        generate_product_scenes(placed, [], [1], NoiseBackend())
+        generate_product_scenes(placed, [], [1], NoiseBackend(), loop)
 
 
 def test_jumpstart_endpoints_are_refused_up_front(placed) -> None:
@@ -111,7 +112,7 @@ def test_jumpstart_endpoints_are_refused_up_front(placed) -> None:
         ProductSceneBackend(jumpstart, placed)
 
 
-def test_a_catalog_row_image_goes_through_the_same_flow(tmp_path: Path) -> None:
+def test_a_catalog_row_image_goes_through_the_same_flow(tmp_path: Path, loop) -> None:
     from studio.product import prepare_product
 
     image, truth = product_photo((160, 128), seed=6)
@@ -119,7 +120,7 @@ def test_a_catalog_row_image_goes_through_the_same_flow(tmp_path: Path) -> None:
     image.save(path, quality=92)
     placed, origin = prepare_product(path, (128, 128))
     assert origin == "auto" and placed.size == (128, 128)
-    (outcome,) = generate_product_scenes(placed, ["studio shot"], [1], NoiseBackend())
+    (outcome,) = generate_product_scenes(placed, ["studio shot"], [1], NoiseBackend(), loop)
     assert _exact(outcome.result.images[0].image, placed)
     truth.save(tmp_path / "mask.png")
     _, origin = prepare_product(path, (128, 128), mask_path=tmp_path / "mask.png")

@@ -1,6 +1,8 @@
 """The batch dialog: catalog, columns, template, axes, preset, preview, estimate, then a run
-with progress, pause, resume and cancel. All the work is the core's (studio.batch); this
-only collects the choices and shows the events."""
+with progress, pause, resume and cancel. All the work is the core's (studio.batch), and
+every image goes through the app's generation loop, so the daily cap, the session totals
+and the gallery (through the library's notifications) see batch images like any other;
+this only collects the choices and shows the events."""
 
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from backends.errors import BackendError, InvalidRequest
 from backends.types import GenerationRequest, random_seed
+from studio.backend_kinds import request_model
 from studio.batch.catalog import load_catalog, parse_mapping
 from studio.batch.export import Exporter, check_new_output
 from studio.batch.matrix import Axis
@@ -46,10 +49,8 @@ class _Bridge(QObject):
 
 
 class BatchDialog(QDialog):
-    """`recorded(list[ImageRecord])` fires as images are exported, so the gallery can show
-    them. `show_in_gallery(ids, label)` asks the gallery to show only those images."""
+    """`show_in_gallery(ids, label)` asks the gallery to show only those images."""
 
-    recorded = Signal(list)
     show_in_gallery = Signal(list, str)
 
     def __init__(self, context: Any, parent: QWidget | None = None,
@@ -153,7 +154,7 @@ class BatchDialog(QDialog):
             template=self.template_edit.text(), negative=self.negative_edit.text(),
             axes=[(a.name, list(a.values)) for a in axes], seeds=self.seeds_spin.value(),
             base_seed=random_seed(), preset=preset_name, mapping=parse_mapping(pairs),
-            request={"model": settings.request_model(), "steps": settings.default_steps,
+            request={"model": request_model(settings), "steps": settings.default_steps,
                      "guidance": settings.default_guidance, "width": width, "height": height,
                      "scheduler": None},
             settings=dataclasses.asdict(settings))
@@ -211,7 +212,7 @@ class BatchDialog(QDialog):
         preset = get_preset(spec.preset) if spec.preset else None
         request = GenerationRequest(prompt="batch", seed=spec.base_seed, **spec.request)
         self.runner = BatchRunner(
-            self.store, job_id, self.context.backends.current(), self.context.library,
+            self.store, job_id, self.context.backends.current(), self.context.loop,
             request, preset, Exporter(job_id, Path(info.out)),
             RunnerConfig(concurrency=spec.concurrency, retries=spec.retries),
             on_event=self._bridge.event.emit)
@@ -253,10 +254,6 @@ class BatchDialog(QDialog):
         self.status.setText(f"{event.done}/{event.total} · {event.failed} failed · "
                             f"${event.spent_usd:.4f} · ETA {eta}"
                             + (f"\n{event.message}" if event.kind != "progress" else ""))
-        if event.kind == "progress":
-            records = [self.context.library.get(item.library_image_id) for item in event.items
-                       if item.library_image_id is not None]
-            self.recorded.emit([record for record in records if record is not None])
         if self.results.job_id() == self._job_id:
             self.results.refresh()
 

@@ -19,14 +19,11 @@ from PySide6.QtWidgets import (
 
 from backends.errors import BackendError
 from backends.types import GenerationRequest
-from studio.compare.runs import request_model
+from studio.backend_kinds import KINDS, label_of, request_model
 from studio.context import StudioContext
 from studio.costs.budget import BudgetExceeded
 from studio.formatting import format_usd
-from studio.settings.values import BACKENDS
 from studio.ui.compare.view import MAX_RECORDS, MIN_RECORDS, CompareDialog
-
-_LABELS = {"local": "Local GPU", "sagemaker": "SageMaker endpoint", "bedrock": "Amazon Bedrock"}
 
 
 class CompareBackendsDialog(QDialog):
@@ -47,11 +44,12 @@ class CompareBackendsDialog(QDialog):
         layout.addWidget(QLabel(f"Run “{self.request.prompt[:60]}” (seed {self.request.seed}) "
                                 "on each chosen backend, then compare them side by side."))
         current = context.settings.settings.backend
-        for name in BACKENDS:
+        for name, row in KINDS.items():
             box = QCheckBox(self._describe(name))
             available = self._available(name)
             box.setEnabled(available)
-            box.setChecked(available and (name == current or name == "local"))
+            # The chosen backend, plus this machine's (free) one to compare it with.
+            box.setChecked(available and (name == current or row.capabilities.one_at_a_time))
             self.checks[name] = box
             layout.addWidget(box)
         self.status = QLabel()
@@ -82,7 +80,7 @@ class CompareBackendsDialog(QDialog):
                 request = self._request_for(name)
                 job = self.context.jobs.submit(request, backend)
             except (BackendError, BudgetExceeded) as exc:
-                self.status.setText(f"{_LABELS[name]}: {exc}")
+                self.status.setText(f"{label_of(name)}: {exc}")
                 for job_id in self._jobs:
                     self.context.jobs.cancel(job_id)
                 self._jobs.clear()
@@ -98,11 +96,8 @@ class CompareBackendsDialog(QDialog):
         return self.request.replace(model=request_model(settings))
 
     def _describe(self, name: str) -> str:
-        settings = self.context.settings.settings
-        detail = {"local": settings.local.model or "no model set",
-                  "sagemaker": settings.sagemaker.endpoint_name or "no endpoint set",
-                  "bedrock": settings.bedrock.model}[name]
-        return f"{_LABELS[name]} ({detail})"
+        row = KINDS[name]
+        return f"{row.label} ({row.target_text(self.context.settings.settings)})"
 
     def _available(self, name: str) -> bool:
         try:
@@ -125,7 +120,7 @@ class CompareBackendsDialog(QDialog):
     def _maybe_done(self) -> None:
         if len(self._records) + len(self._failures) < len(self._jobs):
             return
-        problems = "; ".join(f"{_LABELS[n]}: {m}" for n, m in self._failures.items())
+        problems = "; ".join(f"{label_of(n)}: {m}" for n, m in self._failures.items())
         records = [self._records[n] for n in self._jobs.values() if n in self._records]
         if len(records) < MIN_RECORDS:
             self.status.setText(f"Not enough results to compare. {problems}")

@@ -23,8 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from backends.errors import BackendUnavailable
-from studio.backend_factory import create_backend
+from studio.backend_kinds import test_connection
 from studio.settings.store import SettingsStore
 from studio.settings.values import Settings
 from studio.ui.settings.aws_pages import BedrockPage, SageMakerPage
@@ -39,11 +38,7 @@ def default_test_connection(settings: Settings) -> str:
 
     Runs on the dialog's worker thread; whatever it raises is shown as the answer.
     """
-    backend = create_backend(settings)
-    test = getattr(backend, "test_connection", None)
-    if not callable(test):
-        raise BackendUnavailable("Not available yet")
-    return str(test())
+    return test_connection(settings)
 
 
 class SettingsDialog(QDialog):

@@ -20,10 +20,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-import backends.local as local_backend
 from backends.errors import BackendError
-from backends.local.sources import resolve
 from backends.types import MAX_SIDE, MAX_STEPS, MIN_SIDE, SIDE_MULTIPLE
+from studio.backend_kinds import KINDS, check_local_model, local_dependencies_missing
 from studio.costs.pricing import electricity_price, price_file
 from studio.paths import studio_home
 from studio.settings.values import Settings
@@ -35,14 +34,6 @@ from studio.ui.settings.form import (
     set_combo_data,
 )
 
-BACKEND_CHOICES: tuple[tuple[str, str, str], ...] = (
-    ("local", "Local GPU",
-     "Runs on this computer with diffusers. Costs the electricity it draws."),
-    ("sagemaker", "SageMaker endpoint",
-     "Your own endpoint on AWS (Inferentia2 or GPU), billed per instance hour while it runs."),
-    ("bedrock", "Amazon Bedrock",
-     "Managed image models, billed per image. No endpoint to run."),
-)
 DEVICES: tuple[tuple[str, str | None], ...] = (
     ("Auto (CUDA, then MPS, then CPU)", None),
     ("CUDA (NVIDIA GPU)", "cuda"),
@@ -75,12 +66,12 @@ class GenerationPage(SettingsPage):
         choices = QWidget()
         column = QVBoxLayout(choices)
         column.setContentsMargins(0, 0, 0, 0)
-        for name, label, description in BACKEND_CHOICES:
-            button = QRadioButton(label)
+        for name, row in KINDS.items():
+            button = QRadioButton(row.label)
             self.backend_group.addButton(button)
             self.backend_buttons[name] = button
             column.addWidget(button)
-            column.addWidget(hint_label(description))
+            column.addWidget(hint_label(row.description))
         self.local_missing_hint = hint_label("")
         column.insertWidget(2, self.local_missing_hint)
         self.form.add_field("Backend", choices,
@@ -106,7 +97,7 @@ class GenerationPage(SettingsPage):
     def load(self, settings: Settings) -> None:
         button = self.backend_buttons.get(settings.backend, self.backend_buttons["local"])
         button.setChecked(True)
-        missing = local_backend.local_dependencies_missing()
+        missing = local_dependencies_missing()
         self.local_missing_hint.setText(f"Needs the 'local' extra (missing: {', '.join(missing)})."
                                         if missing else "")
         self.local_missing_hint.setVisible(bool(missing))
@@ -191,7 +182,7 @@ class LocalPage(SettingsPage):
         self.browse_file.clicked.connect(self._browse_file)
 
     def load(self, settings: Settings) -> None:
-        missing = local_backend.local_dependencies_missing()
+        missing = local_dependencies_missing()
         self.notice.setText(f"{LOCAL_EXTRA_NOTICE}\nMissing: {', '.join(missing)}. "
                             "Cloud backends work without it." if missing else "")
         self.notice.setVisible(bool(missing))
@@ -236,7 +227,7 @@ class LocalPage(SettingsPage):
         model = self.model.text().strip()
         if model:
             try:
-                resolve(model)  # classifies without loading: a typo shows here, not mid-run
+                check_local_model(model)  # a typo shows here, not mid-run
             except BackendError as exc:
                 self.form.show_error(self.model, str(exc))
         watts = settings.local.device_watts

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from studio.backend_kinds import burn_rate_text
 from studio.costs.session_totals import SessionTotals
 from studio.formatting import format_seconds, format_usd
-from studio.library.store import Totals
+from studio.library import Totals
 
 
 def totals_text(session: SessionTotals, today: Totals | None,
@@ -24,12 +25,7 @@ def totals_text(session: SessionTotals, today: Totals | None,
 
 def burn_text(backend: Any, elapsed_s: float, images: int) -> str:
     """The burn-rate sentence for a backend that bills by the hour; '' for the others."""
-    fleet = getattr(backend, "fleet_usd_per_hour", None)
-    if fleet is None:
-        return ""
-    from backends.sagemaker.cost import BurnRate
-
-    return BurnRate(fleet, 1, elapsed_s, images).describe()
+    return burn_rate_text(backend, elapsed_s, images)
 
 
 def estimate_button_text(usd: float) -> str:

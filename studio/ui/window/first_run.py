@@ -6,24 +6,19 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from backends.types import BackendInfo
+from studio.backend_kinds import KINDS, kind
 from studio.settings.values import Settings
 
 
 def first_run_message(settings: Settings, info: BackendInfo) -> str:
     """What stands between the user and a first image, or "" when nothing does."""
+    row = kind(settings.backend)
     if not info.available:
-        if settings.backend == "local":
-            return (f"{info.detail} Or switch to a SageMaker endpoint or Amazon Bedrock in "
-                    "Settings.")
+        others = [other.label for other in KINDS.values() if other is not row]
+        if row.capabilities.one_at_a_time and others:  # this machine can't: the cloud can
+            return f"{info.detail} Or switch to {' or '.join(others)} in Settings."
         return info.detail
-    if settings.backend == "local" and not settings.local.model:
-        return ("No model chosen yet. Pick a Hugging Face hub id such as stabilityai/sdxl-turbo "
-                "(downloaded once, with progress), or a local diffusers folder or .safetensors "
-                "file.")
-    if settings.backend == "sagemaker" and not (settings.sagemaker.endpoint_name
-                                                or settings.sagemaker.endpoint_url):
-        return "Choose your SageMaker endpoint in Settings."
-    return ""
+    return row.setup_problem(settings)
 
 
 class FirstRunBanner(QFrame):

@@ -32,12 +32,11 @@ from backends.types import (
     GenerationRequest,
     random_seed,
 )
+from studio.backend_kinds import KINDS, kind
 from studio.settings.values import Settings
 from studio.size_presets import size_presets
 from studio.ui.qt_images import pil_to_qimage
 
-BACKEND_LABELS = {"local": "Local GPU", "sagemaker": "SageMaker endpoint",
-                  "bedrock": "Amazon Bedrock"}
 CUSTOM_SIZE = "Custom"
 
 
@@ -50,8 +49,8 @@ class ParamsPanel(QWidget):
         super().__init__(parent)
         self.init_image: Image.Image | None = None
         self.backend_combo = QComboBox()
-        for name, label in BACKEND_LABELS.items():
-            self.backend_combo.addItem(label, name)
+        for name, row in KINDS.items():
+            self.backend_combo.addItem(row.label, name)
         self.backend_combo.activated.connect(
             lambda: self.backend_chosen.emit(self.backend_combo.currentData()))
         self.model_combo = QComboBox(editable=True)
@@ -147,19 +146,22 @@ class ParamsPanel(QWidget):
         """Show the backend and its model from settings (called at start and on change)."""
         self.backend_combo.setCurrentIndex(self.backend_combo.findData(settings.backend))
         self.model_combo.clear()
-        if settings.backend == "local":
+        row = kind(settings.backend)
+        if row.model_field is not None:
             self.model_combo.setEnabled(True)
             self.model_combo.setEditable(True)
-            self.model_combo.setEditText(settings.local.model)
+            self.model_combo.setEditText(row.request_model(settings))
             self.model_combo.lineEdit().setPlaceholderText("choose a model in Settings…")
-        elif settings.backend == "bedrock":
-            self.model_combo.setEnabled(True)
-            self.model_combo.setEditable(True)
-            self.model_combo.setEditText(settings.bedrock.model)
-        else:
+        else:  # an endpoint serves one model
             self.model_combo.setEditable(False)
-            self.model_combo.addItem(f"endpoint: {settings.sagemaker.endpoint_name or '(none)'}")
+            self.model_combo.addItem(f"endpoint: {row.target_text(settings)}")
             self.model_combo.setEnabled(False)
+        abilities = row.capabilities
+        self.steps_spin.setEnabled(abilities.steps_apply)
+        self.sampler_combo.setEnabled(abilities.sampler_applies)
+        ignored = f"{row.label} does not use this setting."
+        self.steps_spin.setToolTip("" if abilities.steps_apply else ignored)
+        self.sampler_combo.setToolTip("" if abilities.sampler_applies else ignored)
         self.changed.emit()
 
     def set_defaults(self, settings: Settings) -> None:

@@ -206,8 +206,9 @@ def test_the_client_side_never_imports_torch(studio_home) -> None:
     import sys
     from pathlib import Path
 
-    code = ("import sys\nfrom studio.backend_factory import create_backend\n"
-            "from studio.cli.main import build_parser\nfrom studio.settings.values import Settings\n"
+    code = ("import sys\nfrom studio.backend_kinds import create_backend\n"
+            "from studio.cli.main import build_parser\n"
+            "from studio.settings.values import Settings\n"
             "build_parser()\ncreate_backend(Settings(backend='sagemaker'))\n"
             "print(sorted(m for m in ('torch', 'diffusers', 'transformers') if m in sys.modules))")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

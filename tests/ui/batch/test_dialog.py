@@ -1,11 +1,14 @@
-"""The batch dialog on the tiny local model: preview, estimate, run, pause, cancel."""
+"""The batch dialog on the tiny local model: preview, estimate, run, pause, cancel; and a
+batch from the window runs through the app's generation loop (daily cap, session totals)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+from studio.settings.values import CostSettings
 from studio.ui.batch.dialog import BatchDialog
+from tests.batch.fakes import FakeBackend
 
 
 def catalog(tmp_path: Path) -> Path:
@@ -36,14 +39,13 @@ def test_batch_dialog_previews_runs_and_records_in_the_library(qtbot, context, t
 
     out = tmp_path / "export"
     dialog.out_edit.setText(str(out))
-    recorded: list = []
-    dialog.recorded.connect(recorded.extend)
     job_id = dialog.start()
     assert job_id is not None
     qtbot.waitUntil(lambda: dialog.summary is not None, timeout=120_000)
     assert dialog.summary.state == "finished" and dialog.summary.done == 6
-    assert len(recorded) == 6 and {r.prompt for r in recorded} >= {"a red tee, white"}
     assert context.library.count() == 6
+    assert {r.prompt for r in context.library.search(None)} >= {"a red tee, white"}
+    assert context.session.totals.images == 6  # batch images count in the session
     manifest = json.loads((out / "manifest.json").read_text())["images"]
     assert sorted(row["file"] for row in manifest)[0] == "BAD/BAD_marble_s1.jpg"
     assert "finished: 6/6 images" in dialog.status.text()
@@ -73,9 +75,42 @@ def test_pause_and_cancel_leave_a_resumable_job(qtbot, context, tmp_path):
     assert (tmp_path / "out.zip").is_file()
 
 
-def test_the_file_menu_opens_it_and_its_images_join_the_gallery(qtbot, window, context):
+def test_the_file_menu_opens_it_and_its_images_join_the_gallery(qtbot, window, context,
+                                                                tmp_path):
     dialog = window.open_batch_dialog()
     assert dialog.isVisible() and window.open_batch_dialog() is dialog
     before = window.gallery.model.rowCount()
-    dialog.recorded.emit([])  # connected to the gallery, which takes the records in
-    assert window.gallery.model.rowCount() == before
+    dialog.catalog_edit.setText(str(catalog(tmp_path)))
+    dialog.mapping_edit.setText("sku=Item Code")
+    dialog.template_edit.setText("a {name}")
+    dialog.out_edit.setText(str(tmp_path / "out"))
+    assert dialog.start() is not None
+    qtbot.waitUntil(lambda: dialog.summary is not None, timeout=120_000)
+    assert dialog.summary.done == 3
+    # Nothing relays them: the gallery hears the library.
+    qtbot.waitUntil(lambda: window.gallery.model.rowCount() == before + 3, timeout=10_000)
+    qtbot.waitUntil(lambda: "Session: 3 images" in window.totals_status.text(), timeout=10_000)
+
+
+def test_a_batch_from_the_window_stops_at_the_daily_cap_and_counts_in_the_session(
+        qtbot, window, context, tmp_path, monkeypatch):
+    priced = FakeBackend(usd=0.04)
+    monkeypatch.setattr(context.backends, "current", lambda: priced)
+    store = context.settings
+    store.update(store.settings.replace(costs=CostSettings(budget_usd_per_day=0.10)))
+    dialog = window.open_batch_dialog()
+    dialog.catalog_edit.setText(str(catalog(tmp_path)))
+    dialog.mapping_edit.setText("sku=Item Code")
+    dialog.template_edit.setText("a {name}")
+    dialog.seeds_spin.setValue(2)  # 6 images at $0.04: only 2 fit under $0.10
+    dialog.out_edit.setText(str(tmp_path / "capped"))
+    assert dialog.start() is not None
+    qtbot.waitUntil(lambda: dialog.summary is not None, timeout=60_000)
+    summary = dialog.summary
+    assert summary.state == "stopped" and summary.done == 2
+    assert "budget" in summary.message and "budget" in dialog.status.text()
+    assert len(priced.calls) == 2  # nothing past the cap was sent
+    assert context.library.count() == 2
+    qtbot.waitUntil(lambda: context.session.totals.images == 2, timeout=10_000)
+    assert abs(context.session.totals.usd - 0.08) < 1e-9
+    qtbot.waitUntil(lambda: "Session: 2 images" in window.totals_status.text(), timeout=10_000)

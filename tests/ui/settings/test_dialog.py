@@ -16,7 +16,6 @@ from PySide6.QtWidgets import QDialogButtonBox, QFileDialog, QLabel
 from backends.errors import BackendUnavailable
 from studio.settings.store import SettingsStore
 from studio.settings.values import LocalSettings, Settings
-from studio.ui.settings import dialog as settings_dialog
 from studio.ui.settings.connection import ConnectionTester
 from studio.ui.settings.dialog import SettingsDialog, default_test_connection
 
@@ -369,19 +368,20 @@ def test_electricity_placeholder_shows_the_price_book(qtbot) -> None:
     assert price.source in hints and price.as_of in hints
 
 
-def test_default_test_connection(monkeypatch) -> None:
-    class Silent:
-        pass
+def test_default_test_connection_asks_the_backend_table(monkeypatch) -> None:
+    import dataclasses
+
+    from studio import backend_kinds
 
     class Talkative:
         def test_connection(self) -> str:
             return "Bedrock answered: amazon.nova-canvas-v1:0 is available."
 
-    monkeypatch.setattr(settings_dialog, "create_backend", lambda settings: Silent())
     with pytest.raises(BackendUnavailable, match="Not available yet"):
-        default_test_connection(Settings())
-    monkeypatch.setattr(settings_dialog, "create_backend", lambda settings: Talkative())
-    assert default_test_connection(Settings()).startswith("Bedrock answered")
+        default_test_connection(Settings(backend="local"))  # the local GPU has no such test
+    bedrock = dataclasses.replace(backend_kinds.KINDS["bedrock"], build=lambda s: Talkative())
+    monkeypatch.setitem(backend_kinds.KINDS, "bedrock", bedrock)
+    assert default_test_connection(Settings(backend="bedrock")).startswith("Bedrock answered")
 
 
 def test_opening_settings_does_not_import_torch(tmp_path) -> None:

@@ -1,0 +1,317 @@
+"""The one table of backend kinds: the only module of the app that names concrete backends.
+
+Each row says how a kind reads to a designer, which Settings section holds its options, how
+to build it, how to test its connection and what it can do. The rest of the app (CLI, window,
+batch, compare, product scenes, the job queue) asks this table, never `backend.name == …`.
+Adding a backend means adding a row here and its own package under `backends/`.
+
+Concrete packages are imported inside the row's functions, so `import studio` and opening
+the window never import torch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from backends.errors import BackendUnavailable, InvalidRequest
+from backends.types import Backend
+from studio.costs.pricing import bedrock_prices, electricity_price, sagemaker_price_for
+from studio.settings.values import BACKENDS, BedrockSettings, Settings
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a kind of backend can do, so the app can ask instead of checking names."""
+
+    img2img: bool = True
+    inpaint: bool = True
+    edit: bool = False  # instruction editing ("make the background a marble counter")
+    fixed_sizes: bool = False  # the model accepts only the sizes it lists
+    steps_apply: bool = True  # the steps field means something on this backend
+    sampler_applies: bool = True
+    product_scenes: str = "inpaint"  # how a scene is made around a product: inpaint, outpaint
+    # One model in this machine's memory: one worker, and consecutive seeds of one prompt
+    # go in one call.
+    one_at_a_time: bool = False
+    billed_by_the_hour: bool = False  # an endpoint that costs money while it is up
+
+
+DEFAULT_CAPABILITIES = Capabilities()
+
+
+@dataclass(frozen=True)
+class BackendKind:
+    name: str  # also the Settings section's attribute and BackendInfo.name
+    label: str
+    description: str
+    capabilities: Capabilities
+    build: Callable[[Settings], Backend]
+    # The section field that names the model a request asks for; None when the backend
+    # serves one model and names it in its answer (an endpoint).
+    model_field: str | None
+    # What `--backends KIND:TARGET` (compare) sets in the section, and how help names it.
+    target_field: str
+    target_hint: str
+    missing_target: str  # what the window says when nothing is chosen yet
+    setup_problem: Callable[[Settings], str] = lambda settings: ""
+    test_connection: Callable[[Backend], str] | None = None
+    product_scenes: Callable[[Backend], Backend] = lambda backend: backend
+    hourly_usd: Callable[[Backend], float | None] = lambda backend: None
+
+    def section(self, settings: Settings) -> Any:
+        return getattr(settings, self.name)
+
+    def request_model(self, settings: Settings) -> str:
+        return getattr(self.section(settings), self.model_field) if self.model_field else ""
+
+    def with_model(self, settings: Settings, model: str) -> Settings:
+        """`settings` with this kind's model set; unchanged for a kind that serves one model."""
+        if self.model_field is None:
+            return settings
+        return self._with_field(settings, self.model_field, model)
+
+    def with_target(self, settings: Settings, target: str) -> Settings:
+        """`settings` switched to this kind, with the endpoint or model `target` names."""
+        settings = settings.replace(backend=self.name)
+        return self._with_field(settings, self.target_field, target) if target else settings
+
+    def target_text(self, settings: Settings) -> str:
+        return getattr(self.section(settings), self.target_field) or self.missing_target
+
+    def _with_field(self, settings: Settings, field_name: str, value: str) -> Settings:
+        section = dataclasses.replace(self.section(settings), **{field_name: value})
+        return settings.replace(**{self.name: section})
+
+
+# --- local GPU ----------------------------------------------------------------------------
+
+def energy_price_for(settings: Settings) -> Any:
+    from backends.local import EnergyPrice
+
+    usd_per_kwh = settings.electricity_usd_per_kwh
+    if usd_per_kwh is None:
+        usd_per_kwh = electricity_price().value
+    return EnergyPrice(usd_per_kwh=usd_per_kwh, watts=settings.local.device_watts,
+                       hardware_usd_per_hour=settings.local.hardware_usd_per_hour)
+
+
+def _build_local(settings: Settings) -> Backend:
+    from backends.local import LocalBackend
+
+    return LocalBackend(settings.local.model, device=settings.local.device,
+                        energy=energy_price_for(settings))
+
+
+def _local_setup_problem(settings: Settings) -> str:
+    if not settings.local.model:
+        return ("No model chosen yet. Pick a Hugging Face hub id such as stabilityai/sdxl-turbo "
+                "(downloaded once, with progress), or a local diffusers folder or .safetensors "
+                "file.")
+    return ""
+
+
+def local_dependencies_missing() -> list[str]:
+    """The packages of the 'local' extra this install lacks (none: local generation works)."""
+    from backends.local import local_dependencies_missing as missing
+
+    return missing()
+
+
+def check_local_model(model: str) -> None:
+    """Raise InvalidRequest (or BackendUnavailable) when `model` names nothing loadable.
+
+    Classifies without loading, so a typo shows in Settings rather than mid-run."""
+    from backends.local.sources import resolve
+
+    resolve(model)
+
+
+# --- SageMaker ----------------------------------------------------------------------------
+
+def _build_sagemaker(settings: Settings) -> Backend:
+    from backends.errors import BackendError
+    from backends.sagemaker import SageMakerBackend
+    from backends.sagemaker.session import make_session, resolve_region
+
+    section = settings.sagemaker
+    try:  # the region requests will use; a bad profile is reported on first use instead
+        region = resolve_region(make_session(section.profile, section.region), section.region,
+                                section.endpoint_url)
+    except BackendError:
+        region = ""
+    price = (sagemaker_price_for(settings.costs, section.instance_type, region)
+             if region or settings.costs.sagemaker_usd_per_hour is not None else None)
+    return SageMakerBackend(
+        section.endpoint_name, region=section.region, profile=section.profile,
+        endpoint_url=section.endpoint_url, instance_type=section.instance_type,
+        instance_count=section.instance_count, payload_format=section.payload_format,
+        usd_per_hour=price.value if price else None,
+        price_source=_price_source(price, region))
+
+
+def _price_source(price: Any, region: str) -> str:
+    if price is None:
+        return ""
+    if price.as_of == "now":
+        return price.source
+    return f"{region} list price as of {price.as_of}"
+
+
+def _sagemaker_setup_problem(settings: Settings) -> str:
+    if not (settings.sagemaker.endpoint_name or settings.sagemaker.endpoint_url):
+        return "Choose your SageMaker endpoint in Settings."
+    return ""
+
+
+def _sagemaker_product_scenes(backend: Any) -> Backend:
+    if getattr(backend, "payload_format", "studio") == "jumpstart":
+        raise InvalidRequest("JumpStart endpoints only do text-to-image; product scenes need "
+                             "an endpoint running Studio's handler (payload format 'studio').")
+    return backend
+
+
+# --- Bedrock ------------------------------------------------------------------------------
+
+def _build_bedrock(settings: Settings) -> Backend:
+    from backends.bedrock import BedrockBackend, BedrockPriceBook
+
+    section = settings.bedrock
+    prices = BedrockPriceBook.from_dict(bedrock_prices(settings.costs, section.model))
+    return BedrockBackend(section.model, prices=prices, region=section.region,
+                          profile=section.profile, endpoint_url=section.endpoint_url)
+
+
+def _bedrock_product_scenes(backend: Any) -> Backend:
+    """Outpainting (keep the masked product, replace the rest) does better than inpainting
+    the background on Bedrock's image models."""
+    from backends.bedrock import BedrockTask, TaskType
+
+    return backend.with_task(BedrockTask(type=TaskType.OUTPAINTING, quality=backend.task.quality,
+                                         outpainting_mode="PRECISE"))
+
+
+# --- the table ----------------------------------------------------------------------------
+
+KINDS: dict[str, BackendKind] = {
+    "local": BackendKind(
+        name="local", label="Local GPU",
+        description="Runs on this computer with diffusers. Costs the electricity it draws.",
+        capabilities=Capabilities(one_at_a_time=True),
+        build=_build_local, model_field="model", target_field="model", target_hint="",
+        missing_target="no model set", setup_problem=_local_setup_problem),
+    "sagemaker": BackendKind(
+        name="sagemaker", label="SageMaker endpoint",
+        description="Your own endpoint on AWS (Inferentia2 or GPU), billed per instance hour "
+                    "while it runs.",
+        capabilities=Capabilities(billed_by_the_hour=True),
+        build=_build_sagemaker, model_field=None, target_field="endpoint_name",
+        target_hint="ENDPOINT", missing_target="no endpoint set",
+        setup_problem=_sagemaker_setup_problem,
+        test_connection=lambda backend: backend.test_connection(),
+        product_scenes=_sagemaker_product_scenes,
+        hourly_usd=lambda backend: backend.fleet_usd_per_hour),
+    "bedrock": BackendKind(
+        name="bedrock", label="Amazon Bedrock",
+        description="Managed image models, billed per image. No endpoint to run.",
+        capabilities=Capabilities(fixed_sizes=True, steps_apply=False, sampler_applies=False,
+                                  product_scenes="outpaint"),
+        build=_build_bedrock, model_field="model", target_field="model",
+        target_hint="MODEL_ID", missing_target="no model set",
+        test_connection=lambda backend: backend.test_connection(),
+        product_scenes=_bedrock_product_scenes),
+}
+assert tuple(KINDS) == BACKENDS, "settings.values.BACKENDS lists the kinds of this table"
+DEFAULT_BEDROCK_MODEL = BedrockSettings().model
+
+
+def kind(name: str) -> BackendKind:
+    try:
+        return KINDS[name]
+    except KeyError:
+        raise BackendUnavailable(f"The {name!r} backend is not available in this build.") \
+            from None
+
+
+def kind_of(backend: Backend) -> BackendKind | None:
+    """The row of a built backend; None for one this table does not know (a test double)."""
+    return KINDS.get(getattr(backend, "name", ""))
+
+
+def capabilities_of(backend: Backend) -> Capabilities:
+    row = kind_of(backend)
+    return row.capabilities if row is not None else DEFAULT_CAPABILITIES
+
+
+def label_of(name: str) -> str:
+    row = KINDS.get(name)
+    return row.label if row is not None else name
+
+
+def create_backend(settings: Settings) -> Backend:
+    return kind(settings.backend).build(settings)
+
+
+def request_model(settings: Settings) -> str:
+    """The model a request names on the chosen backend ("" for an endpoint)."""
+    return kind(settings.backend).request_model(settings)
+
+
+def for_product_scenes(backend: Backend) -> Backend:
+    """The backend as product scenes need it (Bedrock: outpainting); InvalidRequest where
+    this backend cannot make them."""
+    row = kind_of(backend)
+    return row.product_scenes(backend) if row is not None else backend
+
+
+def hourly_usd(backend: Backend) -> float | None:
+    """What the backend bills by the hour while it is up, used or not (None: per use)."""
+    row = kind_of(backend)
+    return row.hourly_usd(backend) if row is not None else None
+
+
+def burn_rate_text(backend: Backend, elapsed_s: float, images: int) -> str:
+    """The burn-rate sentence for a backend that bills by the hour; '' for the others."""
+    fleet = hourly_usd(backend)
+    if fleet is None:
+        return ""
+    from backends.sagemaker.cost import BurnRate
+
+    return BurnRate(fleet, 1, elapsed_s, images).describe()
+
+
+def test_connection(settings: Settings) -> str:
+    """Build the backend `settings` select and ask it to prove it can be reached."""
+    row = kind(settings.backend)
+    if row.test_connection is None:
+        raise BackendUnavailable("Not available yet")
+    return str(row.test_connection(row.build(settings)))
+
+
+class BackendProvider:
+    """The backend the current settings select, rebuilt only when its own settings change.
+
+    Keeping the instance keeps the local pipeline warm across unrelated settings edits.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._cache: dict[str, tuple[object, Backend]] = {}
+
+    def update(self, settings: Settings) -> None:
+        self._settings = settings
+
+    def current(self) -> Backend:
+        return self.get(self._settings.backend)
+
+    def get(self, name: str) -> Backend:
+        row = kind(name)
+        settings = self._settings.replace(backend=name)
+        key = (row.section(settings), settings.electricity_usd_per_kwh,
+               settings.costs.sagemaker_usd_per_hour, settings.costs.bedrock_usd_per_image)
+        cached = self._cache.get(name)
+        if cached is None or cached[0] != key:
+            self._cache[name] = (key, row.build(settings))
+        return self._cache[name][1]

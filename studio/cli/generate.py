@@ -1,0 +1,74 @@
+"""`studio generate`: one request through the generation loop, each image printed."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from backends.errors import InvalidRequest
+from backends.types import CancelToken, GenerationRequest, load_image
+from studio.cli.options import add_generation_options, pick, request_fields, settings_from_args
+
+
+def add_generate_command(commands: Any) -> None:
+    generate = commands.add_parser("generate", help="generate images and record them in history")
+    generate.add_argument("--prompt", required=True)
+    generate.add_argument("--negative", default="", help="negative prompt")
+    generate.add_argument("--seed", type=int, help="default: a random seed, which is recorded")
+    generate.add_argument("--count", type=int, default=1, help="images with seeds seed, seed+1 …")
+    generate.add_argument("--init-image", type=Path, help="image-to-image source")
+    generate.add_argument("--strength", type=float,
+                          help="how far to move away from the init image (0–1]; default 0.75, "
+                               "1 for product scenes")
+    add_generation_options(generate)
+    generate.add_argument("--out", type=Path, help="also copy the PNGs into this folder")
+    generate.add_argument("--json", action="store_true", help="one JSON object per image")
+    generate.add_argument("--dry-run", action="store_true",
+                          help="print the cost estimate and stop; nothing is generated")
+    generate.add_argument("--budget", type=float, metavar="USD",
+                          help="refuse to start if the estimate passes this many dollars")
+    generate.set_defaults(handler=run_generate)
+    from studio.cli.product import add_product_arguments
+
+    add_product_arguments(generate)
+
+
+def run_generate(args: argparse.Namespace) -> int:
+    from studio.backend_kinds import create_backend
+    from studio.cli.costs import before_generate
+    from studio.cli.output import print_progress, print_records
+    from studio.cli.product import check_product_arguments, run_product_generate
+    from studio.cli.running import open_loop, sigint_cancels
+    from studio.generation.loop import RunHooks
+
+    settings = settings_from_args(args)
+    if args.out is not None and args.out.exists() and not args.out.is_dir():
+        raise InvalidRequest(f"--out {str(args.out)!r} exists and is not a folder.")
+    check_product_arguments(args)
+    if args.product_image is not None:
+        return run_product_generate(args, settings)
+    request = GenerationRequest(
+        prompt=args.prompt, negative_prompt=args.negative, seed=args.seed, count=args.count,
+        init_image=load_image(args.init_image) if args.init_image else None,
+        strength=pick(args.strength, 0.75), **request_fields(args, settings),
+    )
+    backend = create_backend(settings)
+    estimate = backend.estimate_cost(request)
+    stop = before_generate(args, settings, backend, request, estimate)
+    if stop is not None:
+        return stop
+    if not args.json:
+        print(f"Estimated cost ${estimate.usd:.6f} ({estimate.basis})", file=sys.stderr)
+    loop = open_loop(settings)
+    admission = loop.admit(request, backend, estimate=estimate)
+    cancel = CancelToken()
+    try:
+        with sigint_cancels(cancel):
+            generated = loop.run(request, backend, admission=admission,
+                                 hooks=RunHooks(on_progress=print_progress, cancel=cancel))
+    finally:
+        print(file=sys.stderr)
+    print_records(generated.records, args.json, args.out)
+    return 0
