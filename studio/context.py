@@ -11,7 +11,7 @@ from studio.costs.session_totals import Session
 from studio.costs.spending import SpendingGuard
 from studio.generation.job_queue import JobQueue
 from studio.generation.loop import GenerationLoop
-from studio.library import Library
+from studio.library import Library, LibraryError
 from studio.library.notifier import LibraryNotifier
 from studio.settings.store import SettingsStore
 
@@ -50,7 +50,14 @@ class StudioContext:
         self.backends.update(settings)
         wanted = settings.library_path()
         if wanted.resolve() != self.library.root.resolve():
-            self._switch_library(Library.open(wanted))
+            try:
+                library = Library.open(wanted)
+            except LibraryError as exc:  # keep working in the library that is open
+                self.library_notifier.failed.emit(
+                    f"Still using {self.library.root}: the library folder {wanted} could not "
+                    f"be opened. {exc}")
+                return
+            self._switch_library(library)
 
     def _switch_library(self, library: Library) -> None:
         # Whoever asks `self.library` gets the new one before any widget hears `switched`,

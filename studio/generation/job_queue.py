@@ -22,6 +22,7 @@ from backends.types import Backend, CancelToken, Cost, GenerationRequest, Progre
 from studio.backend_kinds import capabilities_of
 from studio.formatting import short_prompt
 from studio.generation.loop import Admission, GenerationLoop, RunHooks
+from studio.library import LibraryError
 
 REMOTE_WORKERS = 4
 
@@ -142,7 +143,7 @@ class JobQueue(QObject):
             self._finish(job, "cancelled")
             self.cancelled.emit(job)
             return
-        except BackendError as exc:
+        except (BackendError, LibraryError) as exc:
             self._finish(job, "failed")
             self.failed.emit(job, str(exc))
             return

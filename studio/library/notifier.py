@@ -25,6 +25,7 @@ class LibraryNotifier(QObject):
     changed = Signal(object)  # ImageRecord, as stored now (a favourite mark)
     removed = Signal(list)  # list[int], image ids deleted
     switched = Signal(object)  # Library: the one now shown; reload everything from it
+    failed = Signal(str)  # a library could not be opened: what to tell the designer
 
     _arrived = Signal(int, object)  # attachment number, LibraryEvent: the hop to our thread
 

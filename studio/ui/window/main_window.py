@@ -89,6 +89,7 @@ class MainWindow(FileInputsWindow):
         self.setCentralWidget(splitter)
 
     def _connect(self) -> None:
+        self.context.library_notifier.failed.connect(self.show_message)
         context = self.context
         for keys in ("Ctrl+Return", "Ctrl+Enter"):
             QShortcut(QKeySequence(keys), self, activated=self.generate,

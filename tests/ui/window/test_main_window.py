@@ -303,3 +303,15 @@ def test_todays_totals_follow_the_library(bare_window) -> None:
     assert "Today: 2 images" in bare_window.totals_status.text()
     library.delete(records[0].id)
     assert "Today: 1 images" in bare_window.totals_status.text()
+
+
+def test_a_library_folder_that_cannot_be_opened_keeps_the_current_one(qtbot, bare_window,
+                                                                      tmp_path) -> None:
+    context, store = bare_window.context, bare_window.context.settings
+    kept = record_image(context.library, "still here")
+    not_a_folder = tmp_path / "a-file"
+    not_a_folder.write_text("not a folder")
+    store.update(store.settings.replace(library_folder=str(not_a_folder)))
+    qtbot.waitUntil(lambda: "could not be opened" in bare_window.column.message_label.text())
+    assert context.library.get(kept.id) is not None
+    assert _prompts(bare_window) == ["still here"]
