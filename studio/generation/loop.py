@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -25,6 +24,7 @@ from backends.types import (
     ProgressCallback,
 )
 from studio.library import ImageRecord, Library
+from studio.listeners import Listeners
 
 # (estimate_usd, pending_usd, what) -> None; raises studio.costs.budget.BudgetExceeded.
 SpendingCheck = Callable[[float, float, str], None]
@@ -87,23 +87,15 @@ class GenerationLoop:
         self.spending_check = spending_check
         self._lock = threading.Lock()
         self._pending_usd = 0.0
-        self._listeners: list[Callable[[Generated], None]] = []
+        self._listeners: Listeners[Generated] = Listeners()
 
     @property
     def library(self) -> Library:
         return self._library()
 
-    def subscribe(self, listener: Callable[[Generated], None]) -> Callable[[], None]:
+    def subscribe(self, listener: Callable[[Generated], object]) -> Callable[[], None]:
         """Call `listener` after every recorded run (on the thread that ran it)."""
-        with self._lock:
-            self._listeners.append(listener)
-
-        def unsubscribe() -> None:
-            with self._lock:
-                if listener in self._listeners:
-                    self._listeners.remove(listener)
-
-        return unsubscribe
+        return self._listeners.subscribe(listener)
 
     @property
     def pending_usd(self) -> float:
@@ -146,7 +138,7 @@ class GenerationLoop:
         finally:
             self.release(admission)
         generated = Generated(result, records, admission.estimate, attempts)
-        self._announce(generated)
+        self._listeners.publish(generated)
         return generated
 
     def _generate(self, request: GenerationRequest, backend: Backend, hooks: RunHooks,
@@ -165,15 +157,6 @@ class GenerationLoop:
                     hooks.on_retry(attempt + 1, exc, delay)
                 _sleep(delay, hooks.cancel)
         raise AssertionError("unreachable: the last attempt returns or raises")
-
-    def _announce(self, generated: Generated) -> None:
-        with self._lock:
-            listeners = list(self._listeners)
-        for listener in listeners:
-            try:
-                listener(generated)
-            except Exception:  # noqa: BLE001 - a listener's bug must not lose recorded work
-                traceback.print_exc()
 
 
 def _sleep(seconds: float, cancel: CancelToken) -> None:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from studio.library.records import ImageRecord
+from studio.listeners import Listeners
 
 log = logging.getLogger(__name__)
 
@@ -51,15 +52,11 @@ LibraryEvent = RecordsAdded | RecordChanged | RecordsRemoved
 Listener = Callable[[LibraryEvent], object]
 
 
-class LibraryEvents:
+class LibraryEvents(Listeners["LibraryEvent"]):
     """Listeners of one library. Subscribing, unsubscribing and publishing are thread-safe."""
 
     _by_path: weakref.WeakValueDictionary[Path, LibraryEvents] = weakref.WeakValueDictionary()
     _by_path_lock = threading.Lock()
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._listeners: list[Listener] = []
 
     @classmethod
     def for_database(cls, db_path: Path) -> LibraryEvents:
@@ -70,30 +67,3 @@ class LibraryEvents:
             if events is None:
                 events = cls._by_path[key] = cls()
             return events
-
-    def subscribe(self, listener: Listener) -> Callable[[], None]:
-        """Call `listener(event)` for every event from now on; returns the unsubscribe."""
-        with self._lock:
-            self._listeners.append(listener)
-
-        def unsubscribe() -> None:
-            with self._lock:
-                if listener in self._listeners:
-                    self._listeners.remove(listener)
-
-        return unsubscribe
-
-    @property
-    def listener_count(self) -> int:
-        with self._lock:
-            return len(self._listeners)
-
-    def publish(self, event: LibraryEvent) -> None:
-        # A copy, so a listener may unsubscribe (or subscribe) while being called.
-        with self._lock:
-            listeners = list(self._listeners)
-        for listener in listeners:
-            try:
-                listener(event)
-            except Exception:  # noqa: BLE001 - the change is stored; a listener bug is not ours
-                log.exception("a library listener failed on %s", type(event).__name__)
