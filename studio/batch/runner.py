@@ -76,7 +76,7 @@ class BatchRunner:
                  on_event: Callable[[BatchEvent], None] | None = None,
                  cancel: CancelToken | None = None, products: Any = None) -> None:
         self.store, self.job_id, self.backend, self.loop = store, job_id, backend, loop
-        self.library = loop.library
+        self.library = loop.library  # the batch's own, kept even if the window switches
         self.base_request, self.preset, self.exporter = base_request, preset, exporter
         self.config = config
         self.products = products  # a batch.products.ProductScenes: scenes around each photo
@@ -190,7 +190,7 @@ class BatchRunner:
         try:
             try:
                 generated = self.loop.run(request, backend, admission=admission, hooks=hooks,
-                                          retry=policy)
+                                          retry=policy, library=self.library)
             except TransientError as exc:
                 self._fail(unit, f"{exc} (after {tries} tries)")
                 return

@@ -122,19 +122,22 @@ class GenerationLoop:
 
     def run(self, request: GenerationRequest, backend: Backend, *,
             admission: Admission | None = None, hooks: RunHooks | None = None,
-            retry: RetryPolicy = NO_RETRY, queued_s: float = 0.0) -> Generated:
+            retry: RetryPolicy = NO_RETRY, queued_s: float = 0.0,
+            library: Library | None = None) -> Generated:
         """Generate `request` on `backend`, record every image, tell the listeners.
 
         Raises what the backend raises (after `retry`'s tries for a TransientError),
         BudgetExceeded when not admitted, and LibraryError or OSError when the images could
-        not be saved. The admission is released however the run ends.
+        not be saved. The admission is released however the run ends. `library` pins where
+        the images go (a batch keeps its own even if the window switches folders meanwhile);
+        by default, the current one.
         """
         hooks = hooks or RunHooks()
         admission = admission or self.admit(request, backend)
         try:
             result, attempts = self._generate(request, backend, hooks, retry)
             result = _with_queue_time(result, queued_s)
-            records = self.library.record(result, estimate=admission.estimate)
+            records = (library or self.library).record(result, estimate=admission.estimate)
         finally:
             self.release(admission)
         generated = Generated(result, records, admission.estimate, attempts)

@@ -315,3 +315,12 @@ def test_a_library_folder_that_cannot_be_opened_keeps_the_current_one(qtbot, bar
     qtbot.waitUntil(lambda: "could not be opened" in bare_window.column.message_label.text())
     assert context.library.get(kept.id) is not None
     assert _prompts(bare_window) == ["still here"]
+
+
+def test_fields_a_backend_does_not_use_are_disabled(bare_window) -> None:
+    store, params = bare_window.context.settings, bare_window.params_panel
+    assert params.steps_spin.isEnabled() and params.sampler_combo.isEnabled()
+    store.update(store.settings.replace(backend="bedrock"))
+    assert not params.steps_spin.isEnabled() and not params.sampler_combo.isEnabled()
+    assert "Amazon Bedrock does not use this setting" in params.steps_spin.toolTip()
+    assert params.model_combo.currentText() == store.settings.bedrock.model
