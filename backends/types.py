@@ -307,6 +307,27 @@ class CancelToken:
 
 
 @dataclass(frozen=True)
+class TaskInfo:
+    """An edit or generation task a backend offers beyond plain generation, and its inputs.
+
+    `prompt` is "required", "optional" or "none"; the flags say which inputs the task needs;
+    `options` names the task's own settings (e.g. "grow_mask", "margins"), which the CLI and
+    the parameters panel offer only where they apply.
+    """
+
+    name: str
+    label: str
+    description: str
+    prompt: str
+    image: bool
+    mask: bool = False
+    search: bool = False
+    style_image: bool = False
+    seeded: bool = True
+    options: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
 class BackendInfo:
     """How a backend presents itself in the status bar, the CLI and history."""
 

@@ -1,4 +1,4 @@
-"""Amazon Bedrock: Titan Image Generator v2, Nova Canvas and Stability models, per image."""
+"""Amazon Bedrock: Stability's image models and image services, per image."""
 
 from backends.aws_credentials import CredentialsProblem
 from backends.bedrock.backend import BedrockBackend
@@ -6,15 +6,27 @@ from backends.bedrock.errors import (
     ContentFiltered,
     ModelAccessDenied,
     ModelNotAvailable,
+    ModelRetired,
     RequestRejected,
     Throttled,
 )
-from backends.bedrock.models import DEFAULT_MODEL, MODELS, ModelSpec, TaskType, model_spec
+from backends.bedrock.lifecycle import Lifecycle, LifecycleBook
+from backends.bedrock.models import (
+    DEFAULT_MODEL,
+    DEFAULT_REGION,
+    GENERATION_MODELS,
+    MODELS,
+    ModelSpec,
+    Task,
+    model_spec,
+)
 from backends.bedrock.pricing import BedrockPriceBook
-from backends.bedrock.tasks import BedrockTask
+from backends.bedrock.tasks import TASK_INFO, BedrockTask, Margins
 
 __all__ = [
-    "DEFAULT_MODEL", "MODELS", "BedrockBackend", "BedrockPriceBook", "BedrockTask",
-    "ContentFiltered", "CredentialsProblem", "ModelAccessDenied", "ModelNotAvailable",
-    "ModelSpec", "RequestRejected", "TaskType", "Throttled", "model_spec",
+    "DEFAULT_MODEL", "DEFAULT_REGION", "GENERATION_MODELS", "MODELS", "TASK_INFO",
+    "BedrockBackend", "BedrockPriceBook", "BedrockTask", "ContentFiltered",
+    "CredentialsProblem", "Lifecycle", "LifecycleBook", "Margins", "ModelAccessDenied",
+    "ModelNotAvailable", "ModelRetired", "ModelSpec", "RequestRejected", "Task", "Throttled",
+    "model_spec",
 ]

@@ -49,6 +49,7 @@ class RuntimeClient:
         self.settings = settings
         self._lock = threading.Lock()
         self._client: Any = None
+        self._control: Any = None
 
     @property
     def region(self) -> str:
@@ -75,14 +76,36 @@ class RuntimeClient:
         except (ClientError, BotoCoreError) as exc:
             raise map_aws_error(exc, target) from exc
 
+    def image_model_summaries(self) -> list[dict[str, Any]]:
+        """Bedrock's control plane: ListFoundationModels for image-making models, with their
+        lifecycle. Free, but needs bedrock:ListFoundationModels, which a designer's role may
+        lack; the caller keeps its shipped data on any failure (BotoCoreError, ClientError).
+
+        It goes through the same session, region and endpoint URL (a proxy or a test server
+        serves both planes); one quick attempt, as it only refreshes what Studio knows.
+        """
+        with self._lock:
+            if self._control is None:
+                config = Config(retries={"mode": "standard", "total_max_attempts": 1},
+                                connect_timeout=3.0, read_timeout=10.0,
+                                user_agent_extra="studio")
+                self._control = self._session().client(
+                    "bedrock", endpoint_url=self.settings.endpoint_url or None, config=config)
+        answer = self._control.list_foundation_models(byOutputModality="IMAGE")
+        return list(answer.get("modelSummaries") or [])
+
+    def _session(self, core: Any = None) -> Any:
+        core = core or botocore.session.Session(profile=self.settings.profile or None)
+        return boto3.Session(botocore_session=core, region_name=self.settings.region or None)
+
     def _get(self) -> Any:
         with self._lock:
             if self._client is None:
                 s = self.settings
                 core = botocore.session.Session(profile=s.profile or None)
+                session = self._session(core)
                 attempts = (s.max_attempts or core.get_config_variable("max_attempts")
                             or DEFAULT_MAX_ATTEMPTS)
-                session = boto3.Session(botocore_session=core, region_name=s.region or None)
                 # total_max_attempts counts the first call; Config's max_attempts would not.
                 config = Config(retries={"mode": "standard", "total_max_attempts": attempts},
                                 connect_timeout=CONNECT_TIMEOUT_S,

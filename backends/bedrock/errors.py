@@ -31,6 +31,10 @@ class ModelNotAvailable(BackendUnavailable):
     """The model is not offered in this region, or the id is not one Bedrock knows."""
 
 
+class ModelRetired(InvalidRequest):
+    """The model has reached its end of life on Bedrock: no request to it can succeed."""
+
+
 class ContentFiltered(InvalidRequest):
     """Bedrock's content filter blocked the prompt, an input image or the generated image."""
 
@@ -53,6 +57,7 @@ class Target:
     profile: str = ""
     endpoint_url: str = ""
     offered_in: tuple[str, ...] = ()
+    retired_message: str = ""  # what to say if Bedrock answers that the model is retired
 
     @property
     def where(self) -> str:
@@ -62,7 +67,8 @@ class Target:
 _CONTENT_FILTER = re.compile(r"content filter|responsible ai", re.IGNORECASE)
 _MODEL_ID_PROBLEM = re.compile(
     r"model identifier is invalid|on-demand throughput|not supported in this region|"
-    r"end of its life|model is not supported", re.IGNORECASE)
+    r"model is not supported", re.IGNORECASE)
+_END_OF_LIFE = re.compile(r"end of (its |the )?life|\blegacy model\b.*no longer", re.IGNORECASE)
 _SERVICE_TROUBLE = {"ModelTimeoutException", "ModelNotReadyException",
                     "InternalServerException", "ServiceUnavailableException",
                     "ModelErrorException", "ModelStreamErrorException"}
@@ -102,6 +108,11 @@ def _client_error(exc: ClientError, target: Target) -> BackendError:
             f"Open the Bedrock console in {target.region}, go to Model access and request "
             f"{target.model_label} (Stability models also need the AWS Marketplace offer "
             "accepted), or ask your AWS administrator to allow bedrock:InvokeModel on it.")
+    if code in ("ResourceNotFoundException", "ValidationException") and _END_OF_LIFE.search(
+            message):
+        return ModelRetired(target.retired_message or
+                            f"{model} has reached its end of life on Bedrock: {message} Choose "
+                            "an active model in Settings.")
     if code == "ResourceNotFoundException" or (
             code == "ValidationException" and _MODEL_ID_PROBLEM.search(message)):
         return ModelNotAvailable(f"{model} is not available in {target.region}: {message}"

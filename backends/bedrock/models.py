@@ -1,28 +1,39 @@
-"""The Bedrock image models Studio can drive, with the limits their documented schemas set.
+"""The Bedrock image models and Stability image services Studio can drive, with the limits
+their documented schemas set.
 
-Sources: the Amazon Bedrock user guide's inference-parameter pages for Titan Image Generator
-G1 v2, Amazon Nova Canvas, Stable Diffusion 3.5 Large, Stable Image Core and Stable Image
-Ultra. A model missing here cannot be used: every model's request body is different.
+Sources: the Amazon Bedrock user guide's pages "Stable Diffusion 3.5 Large", "Stable Image
+Core", "Stable Image Ultra" and "Stability AI Image Services" (request parameters, image
+limits, model ids and the `us.` cross-region inference profiles the services are reached
+through). A model missing here cannot be used: every model's request body is different.
+Models Bedrock has retired are in `lifecycle.py`, not here.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Literal
 
 from backends.errors import InvalidRequest
 
 
-class TaskType(StrEnum):
-    """What the model is asked to do. The names are Titan's and Nova's `taskType` values."""
+class Task(StrEnum):
+    """What Bedrock is asked to do; the values are the CLI's `--task` names."""
 
-    TEXT_IMAGE = "TEXT_IMAGE"
-    IMAGE_VARIATION = "IMAGE_VARIATION"
-    INPAINTING = "INPAINTING"
-    OUTPAINTING = "OUTPAINTING"
-    BACKGROUND_REMOVAL = "BACKGROUND_REMOVAL"
-    COLOR_GUIDED_GENERATION = "COLOR_GUIDED_GENERATION"
+    TEXT_TO_IMAGE = "text-to-image"
+    IMAGE_TO_IMAGE = "image-to-image"
+    INPAINT = "inpaint"
+    OUTPAINT = "outpaint"
+    SEARCH_REPLACE = "search-replace"
+    RECOLOR = "recolor"
+    REMOVE_BACKGROUND = "remove-background"
+    ERASE = "erase"
+    UPSCALE_FAST = "upscale-fast"
+    UPSCALE_CONSERVATIVE = "upscale-conservative"
+    UPSCALE_CREATIVE = "upscale-creative"
+    SKETCH = "sketch"
+    STRUCTURE = "structure"
+    STYLE_GUIDE = "style-guide"
+    STYLE_TRANSFER = "style-transfer"
 
     @property
     def label(self) -> str:
@@ -30,29 +41,17 @@ class TaskType(StrEnum):
 
 
 _TASK_LABELS = {
-    TaskType.TEXT_IMAGE: "text-to-image",
-    TaskType.IMAGE_VARIATION: "image variation",
-    TaskType.INPAINTING: "inpainting",
-    TaskType.OUTPAINTING: "outpainting",
-    TaskType.BACKGROUND_REMOVAL: "background removal",
-    TaskType.COLOR_GUIDED_GENERATION: "colour-guided generation",
+    Task.TEXT_TO_IMAGE: "text to image", Task.IMAGE_TO_IMAGE: "image to image",
+    Task.INPAINT: "inpaint", Task.OUTPAINT: "outpaint",
+    Task.SEARCH_REPLACE: "search and replace", Task.RECOLOR: "search and recolor",
+    Task.REMOVE_BACKGROUND: "remove background", Task.ERASE: "erase object",
+    Task.UPSCALE_FAST: "fast upscale", Task.UPSCALE_CONSERVATIVE: "conservative upscale",
+    Task.UPSCALE_CREATIVE: "creative upscale", Task.SKETCH: "sketch to image",
+    Task.STRUCTURE: "keep structure", Task.STYLE_GUIDE: "style guide",
+    Task.STYLE_TRANSFER: "style transfer",
 }
 
-SizeRule = Literal["titan", "nova", "aspect_ratio"]
-
-# Titan Image Generator v2 takes only these sizes. The guide also lists 1173×640, which a
-# GenerationRequest cannot ask for (sides are multiples of 8), so it is left out.
-TITAN_SIZES: tuple[tuple[int, int], ...] = (
-    (1024, 1024), (768, 768), (512, 512), (768, 1152), (384, 576), (1152, 768), (576, 384),
-    (768, 1280), (384, 640), (1280, 768), (640, 384), (896, 1152), (448, 576), (1152, 896),
-    (576, 448), (768, 1408), (384, 704), (1408, 768), (704, 384), (640, 1408), (320, 704),
-    (1408, 640), (704, 320), (1152, 640),
-)
-
-# Nova Canvas: each side 320–4096 px in steps of 16, at most 4:1 either way, ≤ 4.19 MP.
-NOVA_MIN_SIDE, NOVA_MAX_SIDE, NOVA_SIDE_STEP = 320, 4096, 16
-NOVA_MAX_PIXELS = 4_194_304
-NOVA_MAX_RATIO = 4.0
+GENERATION_TASKS = frozenset({Task.TEXT_TO_IMAGE, Task.IMAGE_TO_IMAGE})
 
 # Stability models take an aspect ratio, not a size, and answer with about one megapixel.
 STABILITY_RATIOS: dict[str, tuple[int, int]] = {
@@ -63,51 +62,82 @@ STABILITY_RATIOS: dict[str, tuple[int, int]] = {
 # A requested size counts as a ratio when it is this close (SDXL-style sizes such as
 # 1216×832 are near 3:2, not exactly 3:2).
 STABILITY_RATIO_TOLERANCE = 0.05
-# Image-to-image inputs: every side ≥ 64 px, at most 2.5:1 either way.
-STABILITY_MIN_INPUT_SIDE = 64
-STABILITY_MAX_INPUT_RATIO = 2.5
+MAX_SEED = 4_294_967_294
+PROMPT_CHARS = 10_000
+STYLE_PRESETS = (
+    "3d-model", "analog-film", "anime", "cinematic", "comic-book", "digital-art", "enhance",
+    "fantasy-art", "isometric", "line-art", "low-poly", "modeling-compound", "neon-punk",
+    "origami", "photographic", "pixel-art", "tile-texture",
+)
+OUTPUT_FORMATS = ("png", "jpeg", "webp")
 
-AMAZON_TASKS = frozenset(TaskType)
+
+@dataclass(frozen=True)
+class ImageLimits:
+    """What an input image may be: each side, total pixels, and the widest aspect ratio."""
+
+    min_side: int = 64
+    max_side: int | None = None
+    min_pixels: int = 0
+    max_pixels: int = 9_437_184
+    max_ratio: float | None = 2.5
+
+    def problem(self, role: str, width: int, height: int) -> str | None:
+        found = []
+        if min(width, height) < self.min_side:
+            found.append(f"every side must be at least {self.min_side} px")
+        if self.max_side is not None and max(width, height) > self.max_side:
+            found.append(f"no side may pass {self.max_side:,} px")
+        if width * height < self.min_pixels:
+            found.append(f"it needs at least {self.min_pixels:,} pixels")
+        if width * height > self.max_pixels:
+            found.append(f"it may have at most {self.max_pixels:,} pixels "
+                         f"(it has {width * height:,})")
+        if self.max_ratio is not None and max(width, height) / min(width, height) > self.max_ratio:
+            found.append(f"it may be at most {self.max_ratio:g}:1 either way")
+        if not found:
+            return None
+        return f"The {role} is {width}×{height}: {'; '.join(found)}."
+
+
+STANDARD_INPUT = ImageLimits()
+# Creative Upscale: 64×64 to one megapixel in, up to 4K out.
+CREATIVE_UPSCALE_INPUT = ImageLimits(min_pixels=4_096, max_pixels=1_048_576, max_ratio=None)
+# Fast Upscale: 32–1,536 px a side and 1,024 to 1,048,576 pixels in; four times each side out.
+FAST_UPSCALE_INPUT = ImageLimits(min_side=32, max_side=1_536, min_pixels=1_024,
+                                 max_pixels=1_048_576, max_ratio=None)
+# SD3.5 Large and Ultra image-to-image: every side ≥ 64 px, at most 2.5:1 either way.
+IMAGE_TO_IMAGE_INPUT = ImageLimits()
 
 
 @dataclass(frozen=True)
 class ModelSpec:
-    id: str
+    id: str  # the foundation model id, without an inference-profile prefix
     label: str
-    family: Literal["amazon", "stability"]
-    tasks: frozenset[TaskType]
-    prompt_chars: int
-    negative_chars: int
-    max_seed: int
-    size_rule: SizeRule
-    regions: tuple[str, ...]  # where the model is offered on demand, for error hints
-    qualities: tuple[str, ...] = ("standard",)
-    cfg_range: tuple[float, float] | None = None  # None: the model takes no cfg scale
+    tasks: frozenset[Task]
+    # Where Bedrock serves the model on demand under its own id, and the cross-region
+    # inference profiles (geography prefixes such as "us") that reach it elsewhere.
+    regions: tuple[str, ...] = ()
+    profiles: dict[str, tuple[str, ...]] | None = None
+    input_limits: ImageLimits = STANDARD_INPUT
     # Stability treats seed 0 as "pick one at random", so drawn seeds start at 1.
-    min_seed: int = 0
+    seeded: bool = True
 
-    def size_problem(self, width: int, height: int) -> str | None:
-        """Why this model cannot make a width×height image, with sizes that would work."""
-        if self.size_rule == "titan":
-            if (width, height) in TITAN_SIZES:
-                return None
-            return (f"{self.label} makes only fixed sizes and {width}×{height} is not one; "
-                    f"the closest are {_closest_titan(width, height)}.")
-        if self.size_rule == "nova":
-            return _nova_size_problem(self.label, width, height)
-        if stability_ratio(width, height) is None:
-            ratios = ", ".join(f"{r} ({w}×{h})" for r, (w, h) in STABILITY_RATIOS.items())
-            return (f"{self.label} takes an aspect ratio, not a size, and {width}×{height} "
-                    f"is not near one it offers: {ratios}.")
-        return None
+    @property
+    def is_service(self) -> bool:
+        return not (self.tasks & GENERATION_TASKS)
 
     def output_size(self, width: int, height: int) -> tuple[int, int]:
         """The size the model answers with for a width×height text-to-image request."""
-        if self.size_rule == "aspect_ratio":
-            ratio = stability_ratio(width, height)
-            if ratio is not None:
-                return STABILITY_RATIOS[ratio]
-        return width, height
+        ratio = stability_ratio(width, height)
+        return STABILITY_RATIOS[ratio] if ratio is not None else (width, height)
+
+    def size_problem(self, width: int, height: int) -> str | None:
+        if stability_ratio(width, height) is not None:
+            return None
+        ratios = ", ".join(f"{r} ({w}×{h})" for r, (w, h) in STABILITY_RATIOS.items())
+        return (f"{self.label} takes an aspect ratio, not a size, and {width}×{height} is not "
+                f"near one it offers: {ratios}.")
 
 
 def stability_ratio(width: int, height: int) -> str | None:
@@ -122,73 +152,80 @@ def _ratio_value(name: str) -> float:
     return int(w) / int(h)
 
 
-def _closest_titan(width: int, height: int) -> str:
-    wanted = width / height
-    ranked = sorted(TITAN_SIZES, key=lambda s: (abs(s[0] / s[1] - wanted),
-                                                abs(s[0] * s[1] - width * height)))
-    return ", ".join(f"{w}×{h}" for w, h in ranked[:3])
+# The Image Services' model cards list no single-region (on-demand) availability, only the
+# US cross-region profile, which serves these three regions.
+_US_PROFILE = {"us": ("us-east-1", "us-east-2", "us-west-2")}
 
 
-def _nova_size_problem(label: str, width: int, height: int) -> str | None:
-    problems = []
-    for name, side in (("width", width), ("height", height)):
-        if not NOVA_MIN_SIDE <= side <= NOVA_MAX_SIDE:
-            problems.append(f"the {name} must be {NOVA_MIN_SIDE}–{NOVA_MAX_SIDE} px")
-        elif side % NOVA_SIDE_STEP:
-            lower = side - side % NOVA_SIDE_STEP
-            problems.append(f"the {name} must be a multiple of {NOVA_SIDE_STEP} "
-                            f"(try {lower} or {lower + NOVA_SIDE_STEP})")
-    if max(width, height) / min(width, height) > NOVA_MAX_RATIO:
-        problems.append("the sides may differ by at most 4:1")
-    if width * height > NOVA_MAX_PIXELS:
-        problems.append("the image may have at most 4,194,304 pixels (2048×2048)")
-    if not problems:
-        return None
-    return f"{label} cannot make {width}×{height}: {'; '.join(problems)}."
+def _service(model_id: str, label: str, task: Task, *, limits: ImageLimits = STANDARD_INPUT,
+             seeded: bool = True) -> ModelSpec:
+    return ModelSpec(id=model_id, label=label, tasks=frozenset({task}), profiles=_US_PROFILE,
+                     input_limits=limits, seeded=seeded)
 
 
 MODELS: dict[str, ModelSpec] = {spec.id: spec for spec in (
-    ModelSpec(
-        id="amazon.titan-image-generator-v2:0", label="Titan Image Generator v2",
-        family="amazon", tasks=AMAZON_TASKS, prompt_chars=512, negative_chars=512,
-        max_seed=2_147_483_646, size_rule="titan", regions=("us-east-1", "us-west-2"),
-        qualities=("standard", "premium"), cfg_range=(1.1, 10.0),
-    ),
-    ModelSpec(
-        id="amazon.nova-canvas-v1:0", label="Nova Canvas", family="amazon",
-        tasks=AMAZON_TASKS, prompt_chars=1024, negative_chars=1024, max_seed=858_993_459,
-        size_rule="nova", regions=("us-east-1", "eu-west-1", "ap-northeast-1"),
-        qualities=("standard", "premium"), cfg_range=(1.1, 10.0),
-    ),
-    ModelSpec(
-        id="stability.sd3-5-large-v1:0", label="Stable Diffusion 3.5 Large",
-        family="stability",
-        tasks=frozenset({TaskType.TEXT_IMAGE, TaskType.IMAGE_VARIATION}),
-        prompt_chars=10_000, negative_chars=10_000, max_seed=4_294_967_294,
-        size_rule="aspect_ratio", regions=("us-west-2",), min_seed=1,
-    ),
-    ModelSpec(
-        id="stability.stable-image-core-v1:1", label="Stable Image Core", family="stability",
-        tasks=frozenset({TaskType.TEXT_IMAGE}), prompt_chars=10_000, negative_chars=10_000,
-        max_seed=4_294_967_294, size_rule="aspect_ratio", regions=("us-west-2",), min_seed=1,
-    ),
-    ModelSpec(
-        id="stability.stable-image-ultra-v1:1", label="Stable Image Ultra", family="stability",
-        tasks=frozenset({TaskType.TEXT_IMAGE, TaskType.IMAGE_VARIATION}),
-        prompt_chars=10_000, negative_chars=10_000, max_seed=4_294_967_294,
-        size_rule="aspect_ratio", regions=("us-west-2",), min_seed=1,
-    ),
+    ModelSpec(id="stability.sd3-5-large-v1:0", label="Stable Diffusion 3.5 Large",
+              tasks=GENERATION_TASKS, regions=("us-west-2",)),
+    ModelSpec(id="stability.stable-image-core-v1:1", label="Stable Image Core",
+              tasks=frozenset({Task.TEXT_TO_IMAGE}), regions=("us-west-2",)),
+    ModelSpec(id="stability.stable-image-ultra-v1:1", label="Stable Image Ultra",
+              tasks=GENERATION_TASKS, regions=("us-west-2",)),
+    _service("stability.stable-image-inpaint-v1:0", "Stable Image Inpaint", Task.INPAINT),
+    _service("stability.stable-outpaint-v1:0", "Stable Image Outpaint", Task.OUTPAINT),
+    _service("stability.stable-image-search-replace-v1:0", "Stable Image Search and Replace",
+             Task.SEARCH_REPLACE),
+    _service("stability.stable-image-search-recolor-v1:0", "Stable Image Search and Recolor",
+             Task.RECOLOR),
+    _service("stability.stable-image-remove-background-v1:0",
+             "Stable Image Remove Background", Task.REMOVE_BACKGROUND, seeded=False),
+    _service("stability.stable-image-erase-object-v1:0", "Stable Image Erase Object",
+             Task.ERASE),
+    _service("stability.stable-fast-upscale-v1:0", "Stable Image Fast Upscale",
+             Task.UPSCALE_FAST, limits=FAST_UPSCALE_INPUT, seeded=False),
+    _service("stability.stable-conservative-upscale-v1:0", "Stable Image Conservative Upscale",
+             Task.UPSCALE_CONSERVATIVE),
+    _service("stability.stable-creative-upscale-v1:0", "Stable Image Creative Upscale",
+             Task.UPSCALE_CREATIVE, limits=CREATIVE_UPSCALE_INPUT),
+    _service("stability.stable-image-control-sketch-v1:0", "Stable Image Control Sketch",
+             Task.SKETCH),
+    _service("stability.stable-image-control-structure-v1:0", "Stable Image Control Structure",
+             Task.STRUCTURE),
+    _service("stability.stable-image-style-guide-v1:0", "Stable Image Style Guide",
+             Task.STYLE_GUIDE),
+    _service("stability.stable-style-transfer-v1:0", "Stable Style Transfer",
+             Task.STYLE_TRANSFER),
 )}
 
-DEFAULT_MODEL = "amazon.nova-canvas-v1:0"
+DEFAULT_MODEL = "stability.sd3-5-large-v1:0"
+DEFAULT_REGION = "us-west-2"  # where every model above can be reached
+GENERATION_MODELS = tuple(m for m in MODELS.values() if not m.is_service)
+SERVICE_FOR_TASK: dict[Task, ModelSpec] = {
+    task: spec for spec in MODELS.values() if spec.is_service for task in spec.tasks}
+
+
+def base_model_id(model_id: str) -> str:
+    """The foundation model id of a model or inference-profile id ("us.stability.…")."""
+    model_id = model_id.strip()
+    head, _, rest = model_id.partition(".")
+    if rest and head in _PROFILE_PREFIXES:
+        return rest
+    return model_id
+
+
+_PROFILE_PREFIXES = frozenset({"us", "eu", "apac", "jp", "au", "ca", "global", "us-gov"})
 
 
 def model_spec(model_id: str) -> ModelSpec:
-    spec = MODELS.get(model_id.strip())
+    """The spec of a model Studio can drive; InvalidRequest naming the choices otherwise.
+
+    Retired models are refused earlier, by the lifecycle check, with their end-of-life date.
+    """
+    spec = MODELS.get(base_model_id(model_id))
     if spec is None:
-        known = ", ".join(f"{s.id} ({s.label})" for s in MODELS.values())
+        known = ", ".join(f"{s.id} ({s.label})" for s in GENERATION_MODELS)
         raise InvalidRequest(
             f"Studio does not know the Bedrock model {model_id!r}, so it cannot build its "
-            f"request. Choose one of: {known}."
+            f"request. For generating images choose one of: {known}. Editing, upscaling and "
+            "background removal are tasks (--task), not models."
         )
     return spec

@@ -15,36 +15,33 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from PIL import Image, ImageOps
+from PIL import Image
 
 from backends.bedrock.errors import ContentFiltered, stability_finish_error
 from backends.bedrock.models import (
-    MODELS,
-    STABILITY_MAX_INPUT_RATIO,
+    GENERATION_MODELS,
+    GENERATION_TASKS,
+    MAX_SEED,
+    PROMPT_CHARS,
+    SERVICE_FOR_TASK,
+    STANDARD_INPUT,
     ModelSpec,
-    TaskType,
+    Task,
     stability_ratio,
 )
-from backends.bedrock.tasks import BedrockTask
+from backends.bedrock.tasks import TASK_INFO, BedrockTask
 from backends.errors import InvalidRequest, TransientError
 from backends.types import GenerationRequest, decode_image
 
-NEEDS_IMAGE = frozenset({TaskType.IMAGE_VARIATION, TaskType.INPAINTING, TaskType.OUTPAINTING,
-                         TaskType.BACKGROUND_REMOVAL})
-MASKED = frozenset({TaskType.INPAINTING, TaskType.OUTPAINTING})
-# Titan and Nova keep at least this much of the source in a variation (similarityStrength).
-MIN_SIMILARITY = 0.2
-
-_PARAMS_KEY = {
-    TaskType.TEXT_IMAGE: "textToImageParams",
-    TaskType.IMAGE_VARIATION: "imageVariationParams",
-    TaskType.INPAINTING: "inPaintingParams",
-    TaskType.OUTPAINTING: "outPaintingParams",
-    TaskType.COLOR_GUIDED_GENERATION: "colorGuidedGenerationParams",
-    TaskType.BACKGROUND_REMOVAL: "backgroundRemovalParams",
-}
-_SIZED = frozenset({TaskType.TEXT_IMAGE, TaskType.IMAGE_VARIATION,
-                    TaskType.COLOR_GUIDED_GENERATION})
+# The services that take a negative prompt (Outpaint, Erase, Remove Background and Fast
+# Upscale do not).
+TAKES_NEGATIVE = frozenset({
+    Task.TEXT_TO_IMAGE, Task.IMAGE_TO_IMAGE, Task.INPAINT, Task.SEARCH_REPLACE, Task.RECOLOR,
+    Task.UPSCALE_CONSERVATIVE, Task.UPSCALE_CREATIVE, Task.SKETCH, Task.STRUCTURE,
+    Task.STYLE_GUIDE, Task.STYLE_TRANSFER})
+_SEARCH_FIELD = {Task.SEARCH_REPLACE: "search_prompt", Task.RECOLOR: "select_prompt"}
+_OPTIONAL_FIELDS = ("grow_mask", "creativity", "control_strength", "fidelity", "style_strength",
+                    "composition_fidelity", "change_strength", "style_preset")
 
 
 @dataclass(frozen=True, eq=False)
@@ -53,156 +50,130 @@ class Plan:
     encoded once for all the images."""
 
     spec: ModelSpec
-    task: TaskType
+    task: Task
     options: BedrockTask
     request: GenerationRequest
     seeds: tuple[int, ...]
     image_b64: str | None = None
     mask_b64: str | None = None
+    style_b64: str | None = None
 
     def body(self, seed: int) -> dict[str, Any]:
-        if self.spec.family == "stability":
-            return self._stability_body(seed)
-        return self._amazon_body(seed)
-
-    def _amazon_body(self, seed: int) -> dict[str, Any]:
-        r, task = self.request, self.task
-        key = _PARAMS_KEY[task]
-        if task is TaskType.BACKGROUND_REMOVAL:
-            return {"taskType": task.value, key: {"image": self.image_b64}}
-        params: dict[str, Any] = {"text": r.prompt}
-        if r.negative_prompt:
-            params["negativeText"] = r.negative_prompt
-        if task is TaskType.IMAGE_VARIATION:
-            params["images"] = [self.image_b64]
-            params["similarityStrength"] = round(1.0 - r.strength, 3)
-        elif task in MASKED:
-            params["image"] = self.image_b64
-            if self.mask_b64 is not None:
-                params["maskImage"] = self.mask_b64
-            else:
-                params["maskPrompt"] = self.options.mask_prompt
-            if task is TaskType.OUTPAINTING:
-                params["outPaintingMode"] = self.options.outpainting_mode
-        elif task is TaskType.COLOR_GUIDED_GENERATION:
-            params["colors"] = list(self.options.colors)
-            if self.image_b64 is not None:
-                params["referenceImage"] = self.image_b64
-        config: dict[str, Any] = {"numberOfImages": 1, "quality": self.options.quality,
-                                  "cfgScale": float(r.guidance), "seed": seed}
-        if task in _SIZED:  # edits answer in the input's size
-            config.update(width=r.width, height=r.height)
-        return {"taskType": task.value, key: params, "imageGenerationConfig": config}
-
-    def _stability_body(self, seed: int) -> dict[str, Any]:
-        r = self.request
-        body: dict[str, Any] = {"prompt": r.prompt, "seed": seed, "output_format": "png"}
+        r, task, o = self.request, self.task, self.options
+        body: dict[str, Any] = {"output_format": o.output_format}
+        if self.spec.seeded:
+            body["seed"] = seed
+        if TASK_INFO[task].prompt == "required" or (
+                TASK_INFO[task].prompt == "optional" and o.send_prompt):
+            body["prompt"] = r.prompt
         if r.negative_prompt:
             body["negative_prompt"] = r.negative_prompt
-        if self.task is TaskType.TEXT_IMAGE:
+        if task is Task.TEXT_TO_IMAGE:
             body.update(mode="text-to-image", aspect_ratio=stability_ratio(r.width, r.height))
-        else:
+        elif task is Task.IMAGE_TO_IMAGE:
             body.update(mode="image-to-image", image=self.image_b64, strength=float(r.strength))
+        elif task is Task.STYLE_TRANSFER:
+            body.update(init_image=self.image_b64, style_image=self.style_b64)
+        else:
+            body["image"] = self.image_b64
+        if self.mask_b64 is not None:
+            body["mask"] = self.mask_b64
+        if task in _SEARCH_FIELD:
+            body[_SEARCH_FIELD[task]] = o.search
+        if task is Task.OUTPAINT:
+            body.update(o.margins.as_dict())
+        for name in _OPTIONAL_FIELDS:
+            value = getattr(o, name)
+            if value not in (None, ""):
+                body[name] = value
         return body
 
 
-def plan_generation(spec: ModelSpec, options: BedrockTask,
+def spec_for(model: ModelSpec, task: Task) -> ModelSpec:
+    """The model that runs `task`: the chosen generation model, or the task's own service."""
+    return model if task in GENERATION_TASKS else SERVICE_FOR_TASK[task]
+
+
+def plan_generation(model: ModelSpec, options: BedrockTask,
                     request: GenerationRequest) -> Plan:
     task = options.task_for(request)
+    spec = spec_for(model, task)
     problems = _problems(spec, options, task, request)
     if problems:
         raise InvalidRequest(" ".join(problems))
     request = request.replace(model=spec.id)
-    if spec.size_rule == "aspect_ratio" and task is TaskType.TEXT_IMAGE:
+    if task is Task.TEXT_TO_IMAGE:
         width, height = spec.output_size(request.width, request.height)
         request = request.replace(width=width, height=height)
-    if request.seed is None:
-        # Drawn in the model's range, leaving room for seed + i, so no image's seed wraps.
-        top = max(spec.min_seed, spec.max_seed - request.count + 1)
-        request = request.replace(seed=random.SystemRandom().randint(spec.min_seed, top))
-    seeds = tuple((request.seed + i) % (spec.max_seed + 1) for i in range(request.count))
-    size = (request.width, request.height)
-    image_b64 = mask_b64 = None
-    if request.init_image is not None:
-        image_b64 = _png_b64(ImageOps.fit(request.init_image, size))
-    if request.mask is not None:
-        mask_b64 = _png_b64(bedrock_mask(ImageOps.fit(request.mask, size), task))
-    return Plan(spec, task, options, request, seeds, image_b64, mask_b64)
-
-
-def bedrock_mask(mask: Image.Image, task: TaskType) -> Image.Image:
-    """Studio's mask (white = pixels to generate) as Bedrock's pure black-and-white maskImage.
-
-    Bedrock's black pixels are "inside the mask". Inpainting changes the inside, so white
-    becomes black; outpainting changes the outside, so the mask passes through unchanged.
-    """
-    binary = mask.convert("L").point(lambda v: 255 if v >= 128 else 0)
-    if task is TaskType.INPAINTING:
-        binary = ImageOps.invert(binary)
-    return binary.convert("RGB")
-
-
-def _problems(spec: ModelSpec, options: BedrockTask, task: TaskType,
-              request: GenerationRequest) -> list[str]:
-    problems: list[str] = []
-    if task not in spec.tasks:
-        able = [s.label for s in MODELS.values() if task in s.tasks]
-        return [f"{spec.label} cannot do {task.label} on Bedrock; {', '.join(able)} can."]
-    if task in NEEDS_IMAGE and request.init_image is None:
-        problems.append(f"{task.label.capitalize()} needs an input image.")
-    if task in MASKED:
-        if request.mask is None and not options.mask_prompt:
-            problems.append(f"{task.label.capitalize()} needs a mask image or a description "
-                            "of the area (mask prompt).")
-        elif request.mask is not None and options.mask_prompt:
-            problems.append("Give a mask image or a mask description, not both.")
+    if not spec.seeded:
+        seeds: tuple[int, ...] = (request.seed or 0,)
     else:
-        if request.mask is not None or options.mask_prompt:
-            problems.append(f"A mask is only used for inpainting and outpainting, not for "
-                            f"{task.label}.")
-    if task is TaskType.COLOR_GUIDED_GENERATION and not options.colors:
-        problems.append("Colour-guided generation needs 1 to 10 colours (#RRGGBB).")
-    elif task is not TaskType.COLOR_GUIDED_GENERATION and options.colors:
-        problems.append(f"Colours are only used by colour-guided generation, not {task.label}.")
-    if task is not TaskType.BACKGROUND_REMOVAL:
-        if len(request.prompt) > spec.prompt_chars:
-            problems.append(f"{spec.label} reads at most {spec.prompt_chars:,} characters of "
-                            f"prompt; this one has {len(request.prompt):,}. Shorten it.")
-        if len(request.negative_prompt) > spec.negative_chars:
-            problems.append(f"{spec.label} reads at most {spec.negative_chars:,} characters of "
-                            f"negative prompt; this one has {len(request.negative_prompt):,}.")
-        if spec.cfg_range is not None:
-            low, high = spec.cfg_range
-            if not low <= request.guidance <= high:
-                problems.append(f"{spec.label} takes guidance (cfg scale) from {low:g} to "
-                                f"{high:g}; {request.guidance:g} is outside that.")
-    elif request.count != 1:
-        problems.append("Background removal makes one image; set the count to 1.")
-    if request.seed is not None and not 0 <= request.seed <= spec.max_seed:
-        problems.append(f"{spec.label} takes seeds from 0 to {spec.max_seed:,}; "
-                        f"{request.seed:,} is out of range.")
-    if options.quality not in spec.qualities:
-        problems.append(f"{spec.label} has one quality tier; choose standard, not "
-                        f"{options.quality}.")
-    problems.extend(_size_problems(spec, task, request))
-    if (spec.family == "amazon" and task is TaskType.IMAGE_VARIATION
-            and 1.0 - request.strength < MIN_SIMILARITY - 1e-9):
-        problems.append(f"{spec.label} keeps at least {MIN_SIMILARITY:.0%} of the source in a "
-                        f"variation, so the strength can be at most {1 - MIN_SIMILARITY:g} "
-                        f"(got {request.strength:g}).")
+        if request.seed is None:
+            # Drawn leaving room for seed + i; Stability reads seed 0 as "pick one at random".
+            top = max(1, MAX_SEED - request.count + 1)
+            request = request.replace(seed=random.SystemRandom().randint(1, top))
+        seeds = tuple(request.seed + i for i in range(request.count))
+    image_b64 = _png_b64(request.init_image) if request.init_image is not None else None
+    mask_b64 = _png_b64(_binary(request.mask)) if request.mask is not None else None
+    style = options.style_image
+    style_b64 = _png_b64(style.convert("RGB")) if style is not None else None
+    return Plan(spec, task, options, request, seeds, image_b64, mask_b64, style_b64)
+
+
+def _problems(spec: ModelSpec, options: BedrockTask, task: Task,
+              request: GenerationRequest) -> list[str]:
+    info = TASK_INFO[task]
+    if task not in spec.tasks:
+        able = [s.label for s in GENERATION_MODELS if task in s.tasks]
+        return [f"{spec.label} cannot do {task.label} on Bedrock; {', '.join(able)} can."]
+    problems: list[str] = []
+    what = task.label.capitalize()
+    image = request.init_image
+    if info.image and image is None:
+        problems.append(f"{what} needs an input image.")
+    elif not info.image and image is not None:
+        problems.append(f"{what} takes no input image; choose image to image or an edit task.")
+    elif image is not None:
+        problem = spec.input_limits.problem("input image", *image.size)
+        if problem:
+            problems.append(f"{problem} {spec.label} cannot take it.")
+    if info.mask and request.mask is None:
+        problems.append(f"{what} needs a mask: white where the image should change.")
+    elif not info.mask and request.mask is not None:
+        problems.append(f"{what} takes no mask.")
+    elif request.mask is not None and image is not None and request.mask.size != image.size:
+        problems.append(f"The mask is {request.mask.width}×{request.mask.height} but the image "
+                        f"is {image.width}×{image.height}; they must be the same size.")
+    if info.search and not options.search.strip():
+        problems.append(f"{what} needs the text to search for (what to "
+                        f"{'replace' if task is Task.SEARCH_REPLACE else 'recolour'}).")
+    if info.style_image and options.style_image is None:
+        problems.append(f"{what} needs a style image.")
+    elif options.style_image is not None:
+        problem = STANDARD_INPUT.problem("style image", *options.style_image.size)
+        if problem:
+            problems.append(problem)
+    if task is Task.OUTPAINT and not options.margins.any():
+        problems.append("Outpaint needs at least one margin above 0 (left, right, up or down).")
+    if request.negative_prompt and task not in TAKES_NEGATIVE:
+        problems.append(f"{what} takes no negative prompt.")
+    if len(request.prompt) > PROMPT_CHARS or len(request.negative_prompt) > PROMPT_CHARS:
+        problems.append(f"{spec.label} reads at most {PROMPT_CHARS:,} characters of prompt.")
+    if not spec.seeded and request.count != 1:
+        problems.append(f"{what} makes the same image every time; set the count to 1.")
+    if spec.seeded and request.seed is not None and not (
+            0 <= request.seed and request.seed + request.count - 1 <= MAX_SEED):
+        problems.append(f"{spec.label} takes seeds from 0 to {MAX_SEED:,}.")
+    if task is Task.TEXT_TO_IMAGE:
+        problem = spec.size_problem(request.width, request.height)
+        if problem:
+            problems.append(problem)
     return problems
 
 
-def _size_problems(spec: ModelSpec, task: TaskType, request: GenerationRequest) -> list[str]:
-    width, height = request.width, request.height
-    if spec.family == "amazon" or task is TaskType.TEXT_IMAGE:
-        # Amazon edits answer in the input's size, which Studio fits to width×height.
-        problem = spec.size_problem(width, height)
-        return [problem] if problem else []
-    if max(width, height) / min(width, height) > STABILITY_MAX_INPUT_RATIO:
-        return [f"{spec.label} takes input images at most {STABILITY_MAX_INPUT_RATIO:g}:1 "
-                f"either way; {width}×{height} is narrower than that."]
-    return []
+def _binary(mask: Image.Image) -> Image.Image:
+    """Studio's mask (white = change) as the services read it: white is full strength."""
+    return mask.convert("L").point(lambda v: 255 if v >= 128 else 0)
 
 
 def _seed(value: Any) -> int | None:
@@ -229,10 +200,9 @@ def decode_images(spec: ModelSpec, payload: bytes) -> list[tuple[Image.Image, in
                              "Try again; if it persists, check the endpoint URL.") from exc
     if not isinstance(data, dict):
         raise TransientError("Bedrock answered with an unexpected response. Try again.")
-    if spec.family == "stability":
-        for reason in data.get("finish_reasons") or []:
-            if reason:
-                raise stability_finish_error(str(reason))
+    for reason in data.get("finish_reasons") or []:
+        if reason:
+            raise stability_finish_error(str(reason))
     encoded = data.get("images") or []
     if not encoded and data.get("error"):
         raise ContentFiltered(f"Bedrock did not return an image: {data['error']} "

@@ -67,8 +67,8 @@ class BedrockPriceBook:
             raise ValueError(f"The Bedrock price book is malformed ({exc!r}).") from exc
         return cls(models)
 
-    def cost(self, model_id: str, *, images: int, quality: str, width: int, height: int,
-             task: str = "", region: str = "", estimated: bool = True) -> Cost:
+    def cost(self, model_id: str, *, images: int, quality: str = "standard", width: int = 0,
+             height: int = 0, task: str = "", region: str = "", estimated: bool = True) -> Cost:
         """`images` × the model's list price for this quality and size, with its basis."""
         prices = self.models.get(model_id)
         if prices is None:

@@ -1,82 +1,205 @@
-"""BedrockTask: the Bedrock-only choices a GenerationRequest has no field for.
+"""BedrockTask: the task to run and the Bedrock-only choices a GenerationRequest has no field
+for (the text to search for, mask growth, creativity, outpaint margins, a style image…).
 
-A GenerationRequest says what to make; its mode (txt2img, img2img, inpaint) picks the task
-unless a BedrockTask names another one: outpainting, background removal or colour-guided
-generation. The quality tier, the palette, a mask described in words and the outpainting
-mode live here too, so GenerationRequest keeps one meaning for every backend.
+A GenerationRequest says what to make; its mode (txt2img, img2img) picks text-to-image or
+image-to-image unless a BedrockTask names another task. Every value is checked against the
+documented ranges when the task is built, so a bad one never costs a request.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any
 
-from backends.bedrock.models import TaskType
+from PIL import Image
+
+from backends.bedrock.models import OUTPUT_FORMATS, PROMPT_CHARS, STYLE_PRESETS, Task
 from backends.errors import InvalidRequest
-from backends.types import GenerationRequest
+from backends.types import GenerationRequest, TaskInfo
 
-Quality = Literal["standard", "premium"]
-OutpaintingMode = Literal["DEFAULT", "PRECISE"]
+MAX_GROW_MASK = 20
+MAX_OUTPAINT_MARGIN = 2000
+# (low, high) creativity per task, from the services' parameter pages.
+CREATIVITY_RANGES = {Task.UPSCALE_CREATIVE: (0.1, 0.5), Task.UPSCALE_CONSERVATIVE: (0.1, 0.5),
+                     Task.OUTPAINT: (0.1, 1.0)}
+MARGIN_SIDES = ("left", "right", "up", "down")
 
-MAX_COLORS = 10
-MAX_MASK_PROMPT_CHARS = 1024
-_HEX_COLOR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 
-_TASK_FOR_MODE = {
-    "txt2img": TaskType.TEXT_IMAGE,
-    "img2img": TaskType.IMAGE_VARIATION,
-    "inpaint": TaskType.INPAINTING,
-}
+@dataclass(frozen=True)
+class Margins:
+    """How many pixels Outpaint adds on each side (0–2000 each, at least one above 0)."""
+
+    left: int = 0
+    right: int = 0
+    up: int = 0
+    down: int = 0
+
+    @classmethod
+    def parse(cls, text: str) -> Margins:
+        """'left=256,right=256' (any of left, right, up, down); InvalidRequest otherwise."""
+        values: dict[str, int] = {}
+        for part in filter(None, (p.strip() for p in text.split(","))):
+            side, _, number = part.partition("=")
+            side = side.strip().lower()
+            if side not in MARGIN_SIDES or not number.strip().isdigit():
+                raise InvalidRequest(f"Write outpaint margins like 'left=256,right=256' (sides: "
+                                     f"{', '.join(MARGIN_SIDES)}); {part!r} is not one.")
+            values[side] = int(number)
+        return cls(**values)
+
+    def as_dict(self) -> dict[str, int]:
+        return {side: getattr(self, side) for side in MARGIN_SIDES if getattr(self, side)}
+
+    def any(self) -> bool:
+        return bool(self.as_dict())
 
 
 @dataclass(frozen=True)
 class BedrockTask:
     """How to run requests on Bedrock beyond what GenerationRequest says.
 
-    `type` None follows the request's mode. `colors` ("#RRGGBB", 1–10) are for
-    COLOR_GUIDED_GENERATION; `mask_prompt` describes the area to change (INPAINTING) or to
-    keep (OUTPAINTING) when the request has no mask image.
+    `task` None follows the request: image-to-image with an init image, else text to image.
+    The other fields are used only by the tasks that take them (see TASK_OPTIONS); giving
+    one to a task that does not take it is refused rather than silently dropped.
     """
 
-    type: TaskType | None = None  # None: from the request (see task_for)
-    quality: Quality = "standard"
-    colors: tuple[str, ...] = field(default=())
-    mask_prompt: str = ""
-    outpainting_mode: OutpaintingMode = "DEFAULT"
+    task: Task | None = None
+    search: str = ""  # search-replace: what to replace; recolor: what to recolour
+    grow_mask: int | None = None  # 0–20 px; inpaint, erase, search-replace, recolor
+    creativity: float | None = None  # see CREATIVITY_RANGES
+    margins: Margins = field(default_factory=Margins)
+    control_strength: float | None = None  # 0–1; sketch, structure
+    fidelity: float | None = None  # 0–1; style guide: how closely to follow the style
+    style_image: Image.Image | None = field(default=None, repr=False)  # style transfer
+    style_strength: float | None = None  # 0–1; style transfer
+    composition_fidelity: float | None = None  # 0–1; style transfer
+    change_strength: float | None = None  # 0.1–1; style transfer
+    style_preset: str = ""
+    output_format: str = "png"
+    # Tasks whose prompt is optional (outpaint, upscales, style transfer) send the request's
+    # prompt only if the user wrote one; the CLI records the task's name when they did not.
+    send_prompt: bool = True
 
     def __post_init__(self) -> None:
-        if self.type is not None and not isinstance(self.type, TaskType):
+        if self.task is not None and not isinstance(self.task, Task):
             try:
-                object.__setattr__(self, "type", TaskType(str(self.type).upper()))
+                object.__setattr__(self, "task", Task(str(self.task).strip().lower()))
             except ValueError:
-                raise InvalidRequest(
-                    f"Unknown Bedrock task {self.type!r}; choose one of "
-                    f"{', '.join(t.value for t in TaskType)}.") from None
-        object.__setattr__(self, "colors", tuple(self.colors))
-        problems = []
-        if self.quality not in ("standard", "premium"):
-            problems.append(f"Quality must be 'standard' or 'premium' (got {self.quality!r}).")
-        if self.outpainting_mode not in ("DEFAULT", "PRECISE"):
-            problems.append("The outpainting mode must be DEFAULT or PRECISE.")
-        bad = [c for c in self.colors if not isinstance(c, str) or not _HEX_COLOR.match(c)]
-        if bad:
-            problems.append(f"Colours must be written #RRGGBB, like #FF9800 (not {bad[0]!r}).")
-        if len(self.colors) > MAX_COLORS:
-            problems.append(f"Give at most {MAX_COLORS} colours (got {len(self.colors)}).")
-        if len(self.mask_prompt) > MAX_MASK_PROMPT_CHARS:
-            problems.append(f"The mask description is too long (at most "
-                            f"{MAX_MASK_PROMPT_CHARS} characters).")
+                raise InvalidRequest(f"Unknown Bedrock task {self.task!r}; choose one of "
+                                     f"{', '.join(t.value for t in Task)}.") from None
+        problems = self._value_problems()
+        if self.task is not None:
+            problems.extend(self._unused_options())
         if problems:
             raise InvalidRequest(" ".join(problems))
 
-    def task_for(self, request: GenerationRequest) -> TaskType:
-        """The named task, else the one the request and these options imply: a palette means
-        colour-guided generation, a described mask on an image means inpainting."""
-        if self.type is not None:
-            return self.type
-        if self.colors:
-            return TaskType.COLOR_GUIDED_GENERATION
-        if self.mask_prompt and request.mode == "img2img":
-            return TaskType.INPAINTING
-        return _TASK_FOR_MODE[request.mode]
+    def task_for(self, request: GenerationRequest) -> Task:
+        if self.task is not None:
+            return self.task
+        return Task.TEXT_TO_IMAGE if request.init_image is None else Task.IMAGE_TO_IMAGE
+
+    def given(self) -> set[str]:
+        """The names of the options set away from their defaults."""
+        return {name for name, default in _DEFAULTS.items() if getattr(self, name) != default}
+
+    def _value_problems(self) -> list[str]:
+        problems = []
+        if self.grow_mask is not None and not 0 <= self.grow_mask <= MAX_GROW_MASK:
+            problems.append(f"grow_mask must be 0 to {MAX_GROW_MASK} pixels "
+                            f"(got {self.grow_mask}).")
+        for name in ("control_strength", "fidelity", "style_strength", "composition_fidelity"):
+            value = getattr(self, name)
+            if value is not None and not 0.0 <= value <= 1.0:
+                problems.append(f"{name} must be from 0 to 1 (got {value:g}).")
+        if self.change_strength is not None and not 0.1 <= self.change_strength <= 1.0:
+            problems.append(f"change_strength must be from 0.1 to 1 "
+                            f"(got {self.change_strength:g}).")
+        if self.creativity is not None:
+            low, high = CREATIVITY_RANGES.get(self.task, (0.1, 1.0)) if self.task else (0.1, 1.0)
+            if not low <= self.creativity <= high:
+                where = f" for {self.task.label}" if self.task else ""
+                problems.append(f"creativity must be from {low:g} to {high:g}{where} "
+                                f"(got {self.creativity:g}).")
+        bad = [s for s in MARGIN_SIDES if not 0 <= getattr(self.margins, s) <= MAX_OUTPAINT_MARGIN]
+        if bad:
+            problems.append(f"Outpaint margins must be 0 to {MAX_OUTPAINT_MARGIN} pixels "
+                            f"({', '.join(bad)} is not).")
+        if len(self.search) > PROMPT_CHARS:
+            problems.append(f"The search text may have at most {PROMPT_CHARS:,} characters.")
+        if self.style_preset and self.style_preset not in STYLE_PRESETS:
+            problems.append(f"Unknown style preset {self.style_preset!r}; choose one of "
+                            f"{', '.join(STYLE_PRESETS)}.")
+        if self.output_format not in OUTPUT_FORMATS:
+            problems.append(f"The output format must be one of {', '.join(OUTPUT_FORMATS)}.")
+        return problems
+
+    def _unused_options(self) -> list[str]:
+        assert self.task is not None
+        unused = sorted(self.given() - TASK_OPTIONS[self.task])
+        if not unused:
+            return []
+        takes = sorted(TASK_OPTIONS[self.task] - {"output_format"})
+        return [f"{self.task.label.capitalize()} does not take {', '.join(unused)}"
+                + (f"; it takes {', '.join(takes)}." if takes else ".")]
+
+
+_DEFAULTS: dict[str, Any] = {
+    "search": "", "grow_mask": None, "creativity": None, "margins": Margins(),
+    "control_strength": None, "fidelity": None, "style_image": None, "style_strength": None,
+    "composition_fidelity": None, "change_strength": None, "style_preset": "",
+    "output_format": "png",
+}
+_SEEDED = {"output_format"}
+TASK_OPTIONS: dict[Task, set[str]] = {
+    Task.TEXT_TO_IMAGE: set(_SEEDED),
+    Task.IMAGE_TO_IMAGE: set(_SEEDED),
+    Task.INPAINT: _SEEDED | {"grow_mask", "style_preset"},
+    Task.OUTPAINT: _SEEDED | {"margins", "creativity", "style_preset"},
+    Task.SEARCH_REPLACE: _SEEDED | {"search", "grow_mask", "style_preset"},
+    Task.RECOLOR: _SEEDED | {"search", "grow_mask", "style_preset"},
+    Task.REMOVE_BACKGROUND: {"output_format"},
+    Task.ERASE: _SEEDED | {"grow_mask"},
+    Task.UPSCALE_FAST: {"output_format"},
+    Task.UPSCALE_CONSERVATIVE: _SEEDED | {"creativity"},
+    Task.UPSCALE_CREATIVE: _SEEDED | {"creativity", "style_preset"},
+    Task.SKETCH: _SEEDED | {"control_strength", "style_preset"},
+    Task.STRUCTURE: _SEEDED | {"control_strength", "style_preset"},
+    Task.STYLE_GUIDE: _SEEDED | {"fidelity", "style_preset"},
+    Task.STYLE_TRANSFER: _SEEDED | {"style_image", "style_strength", "composition_fidelity",
+                                    "change_strength"},
+}
+
+
+def _info(task: Task, description: str, prompt: str, *, image: bool = True, mask: bool = False,
+          search: bool = False, style_image: bool = False,
+          seeded: bool = True) -> tuple[Task, TaskInfo]:
+    options = frozenset(TASK_OPTIONS[task] - {"output_format", "search", "style_image"})
+    return task, TaskInfo(task.value, task.label, description, prompt, image, mask, search,
+                          style_image, seeded, options)
+
+
+TASK_INFO: dict[Task, TaskInfo] = dict((
+    _info(Task.TEXT_TO_IMAGE, "A new image from the prompt.", "required", image=False),
+    _info(Task.IMAGE_TO_IMAGE, "A new image from the prompt and an input image.", "required"),
+    _info(Task.INPAINT, "Repaint the masked area (white) from the prompt.", "required",
+          mask=True),
+    _info(Task.OUTPAINT, "Extend the image on any side; the original pixels stay.",
+          "optional"),
+    _info(Task.SEARCH_REPLACE, "Find an object by words and replace it with the prompt.",
+          "required", search=True),
+    _info(Task.RECOLOR, "Find an object by words and recolour it as the prompt says.",
+          "required", search=True),
+    _info(Task.REMOVE_BACKGROUND, "Cut the subject out on a transparent background.", "none",
+          seeded=False),
+    _info(Task.ERASE, "Remove what the mask covers and fill in the background.", "none",
+          mask=True),
+    _info(Task.UPSCALE_FAST, "Four times the size, quickly.", "none", seeded=False),
+    _info(Task.UPSCALE_CONSERVATIVE, "Up to 4K, changing as little as possible.", "optional"),
+    _info(Task.UPSCALE_CREATIVE, "Up to 4K from a small or degraded image, adding detail.",
+          "optional"),
+    _info(Task.SKETCH, "An image that follows a sketch's lines.", "required"),
+    _info(Task.STRUCTURE, "An image that keeps the input's structure.", "required"),
+    _info(Task.STYLE_GUIDE, "A new image in the input image's style.", "required"),
+    _info(Task.STYLE_TRANSFER, "The input restyled like a second (style) image.", "optional",
+          style_image=True),
+))

@@ -58,9 +58,9 @@ def fake_bedrock(aws_home: Path) -> Iterator[FakeBedrock]:
 @pytest.fixture
 def make_backend(fake_bedrock: FakeBedrock,
                  prices: BedrockPriceBook) -> Callable[..., BedrockBackend]:
-    def make(model: str = "amazon.nova-canvas-v1:0", **kwargs: object) -> BedrockBackend:
+    def make(model: str = "stability.sd3-5-large-v1:0", **kwargs: object) -> BedrockBackend:
         kwargs.setdefault("endpoint_url", fake_bedrock.url)
-        kwargs.setdefault("region", "us-east-1")
+        kwargs.setdefault("region", "us-west-2")
         kwargs.setdefault("max_attempts", 2)
         return BedrockBackend(model, prices=prices, **kwargs)  # type: ignore[arg-type]
 

@@ -1,12 +1,18 @@
-"""A test double for bedrock-runtime's InvokeModel that speaks the real wire protocol.
+"""A test double for Bedrock that speaks the real wire protocols of both of its planes.
 
-botocore's service-2.json for bedrock-runtime (rest-json) defines the exchange: POST
-/model/{modelId}/invoke with the model's JSON as the raw body; the answer is the model's raw
-JSON; errors carry an `X-Amzn-ErrorType` header, a `{"message": ...}` body and the status
-codes of the error shapes (400 ValidationException, 403 AccessDeniedException, 404
-ResourceNotFoundException, 429 ThrottlingException). Each body is checked against the
-model's documented schema, written out here independently of the backend so the tests do
-not just agree with themselves, and answered with real images of the size asked for.
+bedrock-runtime (botocore's service-2.json, rest-json): POST /model/{modelId}/invoke with the
+model's JSON as the raw body; the answer is the model's raw JSON; errors carry an
+`X-Amzn-ErrorType` header, a `{"message": ...}` body and the status codes of the error
+shapes (400 ValidationException, 403 AccessDeniedException, 404 ResourceNotFoundException,
+429 ThrottlingException). The bedrock control plane: GET /foundation-models answers
+ListFoundationModels with each model's `modelLifecycle`.
+
+Each body is checked against the model's documented schema (the Bedrock user guide's pages
+for SD3.5 Large, Stable Image Core/Ultra and the Stability AI Image Services), written out
+here independently of the backend so the tests do not just agree with themselves, and
+answered with real images of the size the service would make. Like Bedrock, the services
+answer only through their `us.` cross-region inference profile, invoked from a US region,
+and the retired Amazon models answer that they have reached the end of their life.
 """
 
 from __future__ import annotations
@@ -21,42 +27,75 @@ import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import parse_qs, unquote, urlparse
 
 from PIL import Image
 
-AMAZON = {"amazon.titan-image-generator-v2:0": "titan", "amazon.nova-canvas-v1:0": "nova"}
-STABILITY = {"stability.sd3-5-large-v1:0", "stability.stable-image-core-v1:1",
-             "stability.stable-image-ultra-v1:1"}
-TITAN_SIZES = {(1024, 1024), (768, 768), (512, 512), (768, 1152), (384, 576), (1152, 768),
-               (576, 384), (768, 1280), (384, 640), (1280, 768), (640, 384), (896, 1152),
-               (448, 576), (1152, 896), (576, 448), (768, 1408), (384, 704), (1408, 768),
-               (704, 384), (640, 1408), (320, 704), (1408, 640), (704, 320), (1152, 640),
-               (1173, 640)}
+GENERATION = {  # model id -> modes; served on demand in us-west-2
+    "stability.sd3-5-large-v1:0": ("text-to-image", "image-to-image"),
+    "stability.stable-image-core-v1:1": ("text-to-image",),
+    "stability.stable-image-ultra-v1:1": ("text-to-image", "image-to-image"),
+}
+ON_DEMAND_REGIONS = {"us-west-2"}
+US_PROFILE_REGIONS = {"us-east-1", "us-east-2", "us-west-2"}
+RETIRED = {"amazon.titan-image-generator-v2:0", "amazon.nova-canvas-v1:0"}
+END_OF_LIFE = ("This model version has reached the end of its life. Please refer to the AWS "
+               "documentation for more details.")
 RATIO_SIZES = {"1:1": (1024, 1024), "16:9": (1344, 768), "21:9": (1536, 640),
                "2:3": (832, 1216), "3:2": (1216, 832), "4:5": (896, 1088),
                "5:4": (1088, 896), "9:16": (768, 1344), "9:21": (640, 1536)}
-PARAMS = {"TEXT_IMAGE": "textToImageParams", "IMAGE_VARIATION": "imageVariationParams",
-          "INPAINTING": "inPaintingParams", "OUTPAINTING": "outPaintingParams",
-          "COLOR_GUIDED_GENERATION": "colorGuidedGenerationParams",
-          "BACKGROUND_REMOVAL": "backgroundRemovalParams"}
-ALLOWED = {
-    "textToImageParams": {"text", "negativeText", "conditionImage", "controlMode",
-                          "controlStrength", "style"},
-    "imageVariationParams": {"text", "negativeText", "images", "similarityStrength"},
-    "inPaintingParams": {"image", "text", "negativeText", "maskPrompt", "maskImage",
-                         "returnMask"},
-    "outPaintingParams": {"image", "text", "negativeText", "maskPrompt", "maskImage",
-                          "returnMask", "outPaintingMode"},
-    "colorGuidedGenerationParams": {"text", "negativeText", "colors", "referenceImage"},
-    "backgroundRemovalParams": {"image"},
-    "imageGenerationConfig": {"numberOfImages", "quality", "cfgScale", "seed", "width",
-                              "height"},
+PRESETS = {"3d-model", "analog-film", "anime", "cinematic", "comic-book", "digital-art",
+           "enhance", "fantasy-art", "isometric", "line-art", "low-poly", "modeling-compound",
+           "neon-punk", "origami", "photographic", "pixel-art", "tile-texture"}
+COMMON = {"seed", "output_format"}
+
+
+@dataclass(frozen=True)
+class Service:
+    required: frozenset[str]
+    optional: frozenset[str]
+    image_key: str = "image"
+
+
+def _service(required: set[str], optional: set[str], image_key: str = "image") -> Service:
+    return Service(frozenset(required), frozenset(optional | COMMON), image_key)
+
+
+# The request parameters of each Stability AI Image Service, from its Bedrock user-guide page.
+SERVICES: dict[str, Service] = {
+    "stability.stable-image-inpaint-v1:0": _service(
+        {"prompt", "image"}, {"style_preset", "negative_prompt", "mask", "grow_mask"}),
+    "stability.stable-outpaint-v1:0": _service(
+        {"image"}, {"prompt", "style_preset", "creativity", "left", "right", "up", "down"}),
+    "stability.stable-image-search-recolor-v1:0": _service(
+        {"prompt", "image", "select_prompt"}, {"style_preset", "negative_prompt", "grow_mask"}),
+    "stability.stable-image-search-replace-v1:0": _service(
+        {"prompt", "image", "search_prompt"}, {"style_preset", "negative_prompt", "grow_mask"}),
+    "stability.stable-image-erase-object-v1:0": _service({"image"}, {"mask", "grow_mask"}),
+    "stability.stable-image-remove-background-v1:0": Service(
+        frozenset({"image"}), frozenset({"output_format"})),
+    "stability.stable-fast-upscale-v1:0": Service(frozenset({"image"}),
+                                                  frozenset({"output_format"})),
+    "stability.stable-conservative-upscale-v1:0": _service(
+        {"prompt", "image"}, {"creativity", "negative_prompt"}),
+    "stability.stable-creative-upscale-v1:0": _service(
+        {"prompt", "image"}, {"creativity", "negative_prompt", "style_preset"}),
+    "stability.stable-image-control-sketch-v1:0": _service(
+        {"prompt", "image"}, {"control_strength", "negative_prompt", "style_preset"}),
+    "stability.stable-image-control-structure-v1:0": _service(
+        {"prompt", "image"}, {"control_strength", "negative_prompt", "style_preset"}),
+    "stability.stable-image-style-guide-v1:0": _service(
+        {"prompt", "image"}, {"aspect_ratio", "negative_prompt", "fidelity", "style_preset"}),
+    "stability.stable-style-transfer-v1:0": _service(
+        {"init_image", "style_image"}, {"prompt", "negative_prompt", "composition_fidelity",
+                                        "style_strength", "change_strength"}, "init_image"),
 }
-INPUT_FILTER = "This request has been blocked by our content filters. Please adjust your text " \
-               "prompt to submit a new request."
-OUTPUT_FILTER = "The generated image has been blocked by our content filters. Please adjust " \
-                "your prompt and try again."
+CREATIVITY = {"stability.stable-outpaint-v1:0": (0.1, 1.0),
+              "stability.stable-conservative-upscale-v1:0": (0.1, 0.5),
+              "stability.stable-creative-upscale-v1:0": (0.1, 0.5)}
+UNIT_RANGES = {"control_strength": (0.0, 1.0), "fidelity": (0.0, 1.0),
+               "composition_fidelity": (0.0, 1.0), "style_strength": (0.0, 1.0),
+               "change_strength": (0.1, 1.0)}
 
 
 class ServiceError(Exception):
@@ -87,22 +126,34 @@ class Call:
         return int(found.group(1)) if found else 0
 
 
+def default_lifecycle() -> list[dict[str, Any]]:
+    """What ListFoundationModels reports for image models: every live model Active."""
+    ids = [*GENERATION, *SERVICES]
+    return [{"modelId": model_id, "modelName": model_id.split(".", 1)[1],
+             "providerName": "Stability AI", "outputModalities": ["IMAGE"],
+             "modelLifecycle": {"status": "ACTIVE"}} for model_id in ids]
+
+
 @dataclass
 class Scenario:
     """How the fake account behaves; tests change it between calls."""
 
     denied: set[str] = field(default_factory=set)  # models without access granted
     missing: set[str] = field(default_factory=set)  # models not offered in this region
+    retired: set[str] = field(default_factory=lambda: set(RETIRED))
     throttle: int = 0  # answer this many calls with ThrottlingException first (-1: always)
     expired_token: bool = False
     blocked_words: tuple[str, ...] = ("forbidden",)  # the input filter's triggers
     blocked_output_words: tuple[str, ...] = ("unsafe",)  # the output filter's triggers
+    lifecycle: list[dict[str, Any]] = field(default_factory=default_lifecycle)
+    lifecycle_denied: bool = False  # the role lacks bedrock:ListFoundationModels
 
 
 class FakeBedrock:
     def __init__(self) -> None:
         self.scenario = Scenario()
         self.calls: list[Call] = []
+        self.lifecycle_reads = 0
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
 
@@ -121,7 +172,13 @@ class FakeBedrock:
             def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
                 raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 headers = {k.lower(): v for k, v in self.headers.items()}
-                status, body, extra = fake.answer(self.path, headers, raw)
+                self._send(*fake.answer(self.path, headers, raw))
+
+            def do_GET(self) -> None:  # noqa: N802
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                self._send(*fake.answer_control(self.path, headers))
+
+            def _send(self, status: int, body: bytes, extra: dict[str, str]) -> None:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
@@ -144,6 +201,31 @@ class FakeBedrock:
             self._server.shutdown()
             self._server.server_close()
 
+    # --- the control plane ---------------------------------------------------------------
+
+    def answer_control(self, path: str, headers: dict[str, str]) -> tuple[int, bytes,
+                                                                          dict[str, str]]:
+        url = urlparse(path)
+        try:
+            if url.path != "/foundation-models":
+                raise ServiceError(404, "UnknownOperationException", "Unknown operation")
+            if "authorization" not in headers:
+                raise ServiceError(403, "MissingAuthenticationTokenException",
+                                   "Missing Authentication Token")
+            if self.scenario.lifecycle_denied:
+                raise ServiceError(403, "AccessDeniedException", "User is not authorized to "
+                                   "perform: bedrock:ListFoundationModels")
+            wanted = parse_qs(url.query).get("byOutputModality", [""])[0]
+            with self._lock:
+                self.lifecycle_reads += 1
+            summaries = [s for s in self.scenario.lifecycle
+                         if not wanted or wanted in s.get("outputModalities", [])]
+            return 200, json.dumps({"modelSummaries": summaries}).encode(), {}
+        except ServiceError as error:
+            return _error(error)
+
+    # --- the runtime -----------------------------------------------------------------------
+
     def answer(self, path: str, headers: dict[str, str],
                raw: bytes) -> tuple[int, bytes, dict[str, str]]:
         found = re.fullmatch(r"/model/([^/]+)/invoke", path)
@@ -152,31 +234,40 @@ class FakeBedrock:
             body = json.loads(raw)
         except ValueError:
             body = None
+        call = Call(model_id, body, headers)
         with self._lock:
-            self.calls.append(Call(model_id, body, headers))
+            self.calls.append(call)
         try:
             if not found:
                 raise ServiceError(404, "UnknownOperationException", "Unknown operation")
-            return 200, json.dumps(self._invoke(model_id, headers, body)).encode(), {}
+            return 200, json.dumps(self._invoke(call)).encode(), {}
         except ServiceError as error:
-            kind = f"{error.code}:http://internal.amazon.com/coral/com.amazon.bedrock/"
-            return error.status, json.dumps({"message": error.message}).encode(), {
-                "X-Amzn-ErrorType": kind}
+            return _error(error)
 
-    def _invoke(self, model_id: str, headers: dict[str, str], body: Any) -> dict[str, Any]:
+    def _invoke(self, call: Call) -> dict[str, Any]:
         s = self.scenario
-        if model_id not in AMAZON and model_id not in STABILITY:
-            raise invalid("The provided model identifier is invalid.")
-        if "authorization" not in headers:
+        profile, _, base = call.model_id.partition(".") if call.model_id.startswith(
+            "us.") else ("", "", call.model_id)
+        if "authorization" not in call.headers:
             raise ServiceError(403, "MissingAuthenticationTokenException",
                                "Missing Authentication Token")
         if s.expired_token:
             raise ServiceError(403, "ExpiredTokenException",
                                "The security token included in the request is expired")
-        if model_id in s.missing:
+        if base in s.retired:
+            raise ServiceError(404, "ResourceNotFoundException", END_OF_LIFE)
+        if base not in GENERATION and base not in SERVICES:
+            raise invalid("The provided model identifier is invalid.")
+        if profile and call.region not in US_PROFILE_REGIONS:
+            raise invalid("The provided model identifier is invalid.")
+        if not profile and (base in SERVICES or call.region not in ON_DEMAND_REGIONS):
+            raise invalid(f"Invocation of model ID {base} with on-demand throughput isn't "
+                          "supported. Retry your request with the ID or ARN of an inference "
+                          "profile that contains this model.")
+        if base in s.missing:
             raise ServiceError(404, "ResourceNotFoundException",
                                "Model not found in this Region.")
-        if model_id in s.denied:
+        if base in s.denied:
             raise ServiceError(403, "AccessDeniedException",
                                "You don't have access to the model with the specified model ID.")
         with self._lock:
@@ -184,139 +275,131 @@ class FakeBedrock:
                 s.throttle -= 1 if s.throttle > 0 else 0
                 raise ServiceError(429, "ThrottlingException",
                                    "Too many requests, please wait before trying again.")
-        if headers.get("content-type") != "application/json" or not isinstance(body, dict):
+        body = call.body
+        if call.headers.get("content-type") != "application/json" or not isinstance(body, dict):
             raise invalid("Malformed input request, please reformat your input and try again.")
-        if model_id in AMAZON:
-            return self._amazon(AMAZON[model_id], body)
-        return self._stability(model_id, body)
+        if base in GENERATION:
+            size = self._generation(base, body)
+        else:
+            size = self._service(base, body)
+        return self._image_answer(base, body, size)
 
-    # --- Titan Image Generator v2 and Nova Canvas ------------------------------------------
+    def _image_answer(self, base: str, body: dict[str, Any],
+                      size: tuple[int, int]) -> dict[str, Any]:
+        prompt = str(body.get("prompt", ""))
+        if any(word in prompt.lower() for word in self.scenario.blocked_words):
+            return {"finish_reasons": ["Filter reason: prompt"]}
+        seed = body.get("seed") or random.randint(1, 4_294_967_294)  # 0 means "pick one"
+        if any(word in prompt.lower() for word in self.scenario.blocked_output_words):
+            return {"seeds": [seed], "finish_reasons": ["Filter reason: output image"],
+                    "images": []}
+        fmt = {"jpeg": "JPEG", "webp": "WEBP"}.get(body.get("output_format", "png"), "PNG")
+        cutout = base == "stability.stable-image-remove-background-v1:0"
+        return {"seeds": [seed], "finish_reasons": [None],
+                "images": [_png(size, seed, "RGBA" if cutout else "RGB", fmt)]}
 
-    def _amazon(self, model: str, body: dict[str, Any]) -> dict[str, Any]:
-        task = body.get("taskType")
-        if task not in PARAMS:
-            raise invalid(f"Malformed input request: #/taskType: {task} is not a valid enum "
-                          "value, please reformat your input and try again.")
-        key = PARAMS[task]
-        allowed_top = {"taskType", key} | ({"imageGenerationConfig"}
-                                           if task != "BACKGROUND_REMOVAL" else set())
-        _no_extra(body, allowed_top, "#")
-        params = body.get(key)
-        if not isinstance(params, dict):
-            raise invalid(f"Malformed input request: #: required key [{key}] not found")
-        _no_extra(params, ALLOWED[key], f"#/{key}")
-        limit = 512 if model == "titan" else 1024
-        for name in ("text", "negativeText", "maskPrompt"):
-            if name in params and not 1 <= len(params[name]) <= limit:
-                raise invalid(f"Malformed input request: #/{key}/{name}: expected length "
-                              f"between 1 and {limit}")
-        text = params.get("text", "")
-        if any(word in text.lower() for word in self.scenario.blocked_words):
-            raise invalid(INPUT_FILTER)
-        size = self._amazon_inputs(model, task, key, params)
-        config = body.get("imageGenerationConfig", {})
-        _no_extra(config, ALLOWED["imageGenerationConfig"], "#/imageGenerationConfig")
-        count = config.get("numberOfImages", 1)
-        seed = config.get("seed", 42)
-        max_seed = 2_147_483_646 if model == "titan" else 858_993_459
-        _check(isinstance(count, int) and 1 <= count <= 5, "numberOfImages", "1 to 5")
-        _check(config.get("quality", "standard") in ("standard", "premium"), "quality",
-               "standard or premium")
-        _check(1.1 <= config.get("cfgScale", 8.0) <= 10.0, "cfgScale", "1.1 to 10")
-        _check(isinstance(seed, int) and 0 <= seed <= max_seed, "seed", f"0 to {max_seed}")
-        if task in ("TEXT_IMAGE", "IMAGE_VARIATION", "COLOR_GUIDED_GENERATION"):
-            size = (config.get("width", 1024), config.get("height", 1024))
-            _check_output_size(model, size)
-        if any(word in text.lower() for word in self.scenario.blocked_output_words):
-            raise invalid(OUTPUT_FILTER)
-        mode = "RGBA" if task == "BACKGROUND_REMOVAL" else "RGB"
-        images = [_png(size, seed + i, mode) for i in range(count)]
-        return {"images": images, "error": None} if model == "titan" else {"images": images}
-
-    def _amazon_inputs(self, model: str, task: str, key: str,
-                       params: dict[str, Any]) -> tuple[int, int]:
-        size = (0, 0)
-        if task == "TEXT_IMAGE":
-            _require(params, "text", key)
-        if task in ("INPAINTING", "OUTPAINTING", "BACKGROUND_REMOVAL"):
-            _require(params, "image", key)
-            size = _input_image(model, params["image"], f"{key}/image").size
-        if task in ("INPAINTING", "OUTPAINTING"):
-            if ("maskImage" in params) == ("maskPrompt" in params):
-                raise invalid("Malformed input request: exactly one of maskImage or maskPrompt "
-                              "is required")
-            if "maskImage" in params:
-                mask = _input_image(model, params["maskImage"], f"{key}/maskImage")
-                if mask.size != size:
-                    raise invalid("The mask image must have the same size as the image.")
-                if {v for _, v in mask.convert("L").getcolors(256)} - {0, 255}:
-                    raise invalid("The mask image must contain only pure black and white.")
-            if params.get("outPaintingMode", "DEFAULT") not in ("DEFAULT", "PRECISE"):
-                raise invalid("Malformed input request: #/outPaintingParams/outPaintingMode")
-        if task == "OUTPAINTING":
-            _require(params, "text", key)
-        if task == "IMAGE_VARIATION":
-            images = params.get("images")
-            if not isinstance(images, list) or not 1 <= len(images) <= 5:
-                raise invalid(f"Malformed input request: #/{key}/images: expected 1 to 5 images")
-            for image in images:
-                _input_image(model, image, f"{key}/images")
-            _check(0.2 <= params.get("similarityStrength", 0.7) <= 1.0, "similarityStrength",
-                   "0.2 to 1.0")
-        if task == "COLOR_GUIDED_GENERATION":
-            _require(params, "text", key)
-            colors = params.get("colors")
-            if not isinstance(colors, list) or not 1 <= len(colors) <= 10 or not all(
-                    re.fullmatch(r"#[0-9A-Fa-f]{6}", c) for c in colors):
-                raise invalid(f"Malformed input request: #/{key}/colors: expected 1 to 10 "
-                              "hex colours")
-            if "referenceImage" in params:
-                _input_image(model, params["referenceImage"], f"{key}/referenceImage")
-        return size
-
-    # --- Stability models ------------------------------------------------------------------
-
-    def _stability(self, model_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    def _generation(self, model_id: str, body: dict[str, Any]) -> tuple[int, int]:
         _no_extra(body, {"prompt", "negative_prompt", "mode", "aspect_ratio", "seed",
                          "output_format", "image", "strength"}, "#")
         mode = body.get("mode", "text-to-image")
-        modes = ("text-to-image",) if "core" in model_id else ("text-to-image",
-                                                                "image-to-image")
-        if mode not in modes:
-            raise invalid(f"mode: {mode} is not one of {', '.join(modes)}")
-        prompt = body.get("prompt")
-        if not isinstance(prompt, str) or len(prompt) > 10_000:
-            raise invalid("prompt: required, at most 10000 characters")
-        if len(body.get("negative_prompt", "")) > 10_000:
-            raise invalid("negative_prompt: at most 10000 characters")
-        seed = body.get("seed", 0)
-        _check(isinstance(seed, int) and 0 <= seed <= 4_294_967_294, "seed", "0 to 4294967294")
-        output_format = body.get("output_format", "png")
-        _check(output_format in ("jpeg", "png", "webp"), "output_format", "jpeg, png or webp")
+        if mode not in GENERATION[model_id]:
+            raise invalid(f"mode: {mode} is not one of {', '.join(GENERATION[model_id])}")
+        _prompt(body, required=True)
+        _common(body)
         if mode == "text-to-image":
             if "image" in body or "strength" in body:
                 raise invalid("image and strength are only for image-to-image")
             ratio = body.get("aspect_ratio", "1:1")
             _check(ratio in RATIO_SIZES, "aspect_ratio", ", ".join(RATIO_SIZES))
-            size = RATIO_SIZES[ratio]
-        else:
-            if "aspect_ratio" in body:
-                raise invalid("aspect_ratio is only valid for text-to-image requests")
-            if "image" not in body or "strength" not in body:
-                raise invalid("image-to-image requires the prompt, image, and strength")
-            _check(0 <= body["strength"] <= 1, "strength", "0 to 1")
+            return RATIO_SIZES[ratio]
+        if "aspect_ratio" in body:
+            raise invalid("aspect_ratio is only valid for text-to-image requests")
+        if "image" not in body or "strength" not in body:
+            raise invalid("image-to-image requires the prompt, image, and strength")
+        _check(0 <= body["strength"] <= 1, "strength", "0 to 1")
+        return _standard_image(body["image"], "image").size
+
+    def _service(self, model_id: str, body: dict[str, Any]) -> tuple[int, int]:
+        service = SERVICES[model_id]
+        _no_extra(body, set(service.required | service.optional), "#")
+        missing = sorted(service.required - set(body))
+        if missing:
+            raise invalid(f"Malformed input request: #: required key [{missing[0]}] not found")
+        _prompt(body, required=False)
+        _common(body)
+        if "grow_mask" in body:
+            _check(isinstance(body["grow_mask"], int) and 0 <= body["grow_mask"] <= 20,
+                   "grow_mask", "0 to 20")
+        if "creativity" in body:
+            low, high = CREATIVITY[model_id]
+            _check(low <= body["creativity"] <= high, "creativity", f"{low} to {high}")
+        for name, (low, high) in UNIT_RANGES.items():
+            if name in body:
+                _check(low <= body[name] <= high, name, f"{low} to {high}")
+        for name in ("search_prompt", "select_prompt"):
+            if name in body:
+                _check(isinstance(body[name], str) and len(body[name]) <= 10_000, name,
+                       "at most 10000 characters")
+        if model_id == "stability.stable-fast-upscale-v1:0":
             image = _decode(body["image"], "image")
-            if min(image.size) < 64 or max(image.size) / min(image.size) > 2.5:
-                raise invalid("image: every side must be at least 64 pixels, at most 2.5:1")
-            size = image.size
-        if any(word in prompt.lower() for word in self.scenario.blocked_words):
-            return {"finish_reasons": ["Filter reason: prompt"]}
-        seed = seed or random.randint(1, 4_294_967_294)  # 0 means "pick one"
-        if any(word in prompt.lower() for word in self.scenario.blocked_output_words):
-            return {"seeds": [seed], "finish_reasons": ["Filter reason: output image"],
-                    "images": []}
-        fmt = "JPEG" if output_format == "jpeg" else "PNG"
-        return {"seeds": [seed], "finish_reasons": [None], "images": [_png(size, seed, fmt=fmt)]}
+            w, h = image.size
+            _check(32 <= w <= 1536 and 32 <= h <= 1536 and 1024 <= w * h <= 1_048_576,
+                   "image", "32–1536 px a side and 1,024 to 1,048,576 pixels")
+            return w * 4, h * 4
+        if model_id == "stability.stable-creative-upscale-v1:0":
+            image = _decode(body["image"], "image")
+            w, h = image.size
+            _check(min(w, h) >= 64 and 4096 <= w * h <= 1_048_576, "image",
+                   "sides of 64 px or more and 4,096 to 1,048,576 pixels")
+            return _upscaled(image.size)
+        image = _standard_image(body[service.image_key], service.image_key)
+        if "style_image" in body:
+            _standard_image(body["style_image"], "style_image")
+        if "mask" in body:
+            _decode(body["mask"], "mask")  # any size: the service resizes it
+        if model_id == "stability.stable-conservative-upscale-v1:0":
+            return _upscaled(image.size)
+        if model_id == "stability.stable-outpaint-v1:0":
+            margins = {side: body.get(side, 0) for side in ("left", "right", "up", "down")}
+            for side, value in margins.items():
+                _check(isinstance(value, int) and 0 <= value <= 2000, side, "0 to 2000")
+            if not any(margins.values()):
+                raise invalid("At least one outpaint direction (left, right, up, down) must be "
+                              "non-zero.")
+            return (image.width + margins["left"] + margins["right"],
+                    image.height + margins["up"] + margins["down"])
+        return image.size
+
+
+def _error(error: ServiceError) -> tuple[int, bytes, dict[str, str]]:
+    kind = f"{error.code}:http://internal.amazon.com/coral/com.amazon.bedrock/"
+    return error.status, json.dumps({"message": error.message}).encode(), {
+        "X-Amzn-ErrorType": kind}
+
+
+def _prompt(body: dict[str, Any], *, required: bool) -> None:
+    if required or "prompt" in body:
+        prompt = body.get("prompt")
+        if not isinstance(prompt, str) or len(prompt) > 10_000:
+            raise invalid("prompt: required, at most 10000 characters")
+    if len(body.get("negative_prompt", "")) > 10_000:
+        raise invalid("negative_prompt: at most 10000 characters")
+
+
+def _common(body: dict[str, Any]) -> None:
+    seed = body.get("seed", 0)
+    _check(isinstance(seed, int) and 0 <= seed <= 4_294_967_294, "seed", "0 to 4294967294")
+    _check(body.get("output_format", "png") in ("jpeg", "png", "webp"), "output_format",
+           "jpeg, png or webp")
+    if "style_preset" in body:
+        _check(body["style_preset"] in PRESETS, "style_preset", "a known preset")
+
+
+def _upscaled(size: tuple[int, int]) -> tuple[int, int]:
+    """About four times each side, kept under 16 megapixels."""
+    w, h = size
+    scale = min(4.0, (16_000_000 / (w * h)) ** 0.5)
+    return round(w * scale), round(h * scale)
 
 
 def _no_extra(obj: Any, allowed: set[str], where: str) -> None:
@@ -328,26 +411,9 @@ def _no_extra(obj: Any, allowed: set[str], where: str) -> None:
                       "permitted, please reformat your input and try again.")
 
 
-def _require(params: dict[str, Any], name: str, key: str) -> None:
-    if name not in params:
-        raise invalid(f"Malformed input request: #/{key}: required key [{name}] not found")
-
-
 def _check(ok: bool, name: str, expected: str) -> None:
     if not ok:
         raise invalid(f"Malformed input request: {name}: expected {expected}")
-
-
-def _check_output_size(model: str, size: tuple[int, int]) -> None:
-    width, height = size
-    if model == "titan":
-        if size not in TITAN_SIZES:
-            raise invalid(f"Value of (width, height) is not valid. Given: ({width}, {height}).")
-        return
-    if not (320 <= width <= 4096 and 320 <= height <= 4096 and width % 16 == 0
-            and height % 16 == 0 and width * height <= 4_194_304
-            and max(size) / min(size) <= 4):
-        raise invalid(f"Invalid image dimensions {width}x{height}.")
 
 
 def _decode(data: Any, where: str) -> Image.Image:
@@ -361,14 +427,13 @@ def _decode(data: Any, where: str) -> Image.Image:
         raise invalid(f"Malformed input request: {where}: not a base64 image ({exc})") from None
 
 
-def _input_image(model: str, data: Any, where: str) -> Image.Image:
+def _standard_image(data: Any, where: str) -> Image.Image:
+    """Every side ≥ 64 px, at most 9,437,184 pixels, at most 2.5:1 either way."""
     image = _decode(data, where)
-    width, height = image.size
-    if model == "titan" and max(width, height) > 1408:
-        raise invalid(f"{where}: the longer side must be at most 1408 pixels")
-    if model == "nova" and not (320 <= min(width, height) and max(width, height) <= 4096
-                                and width * height <= 4_194_304):
-        raise invalid(f"{where}: each side must be 320 to 4096 pixels, at most 4.19 MP")
+    w, h = image.size
+    if min(w, h) < 64 or w * h > 9_437_184 or max(w, h) / min(w, h) > 2.5:
+        raise invalid(f"{where}: every side must be at least 64 pixels, at most 9,437,184 "
+                      "pixels in all, at most 2.5:1")
     return image
 
 
