@@ -14,11 +14,13 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from backends.errors import BackendUnavailable, InvalidRequest
-from backends.types import Backend
+from backends.types import Backend, TaskInfo
 from studio.costs.pricing import bedrock_prices, electricity_price, sagemaker_price_for
+from studio.settings.bedrock_lifecycle import load_lifecycle_data, save_lifecycle_data
 from studio.settings.values import BACKENDS, BedrockSettings, Settings
 
 
@@ -60,6 +62,10 @@ class BackendKind:
     test_connection: Callable[[Backend], str] | None = None
     product_scenes: Callable[[Backend], Backend] = lambda backend: backend
     hourly_usd: Callable[[Backend], float | None] = lambda backend: None
+    # The tasks beyond plain generation (edits, upscales…) and how to set one; None: none.
+    tasks: Callable[[], list[TaskInfo]] | None = None
+    with_task: Callable[[Backend, str, dict[str, Any]], Backend] | None = None
+    lifecycle_warning: Callable[[Backend, Any], str] = lambda backend, request: ""
 
     def section(self, settings: Settings) -> Any:
         return getattr(settings, self.name)
@@ -181,16 +187,113 @@ def _build_bedrock(settings: Settings) -> Backend:
     section = settings.bedrock
     prices = BedrockPriceBook.from_dict(bedrock_prices(settings.costs, section.model))
     return BedrockBackend(section.model, prices=prices, region=section.region,
-                          profile=section.profile, endpoint_url=section.endpoint_url)
+                          profile=section.profile, endpoint_url=section.endpoint_url,
+                          lifecycle=bedrock_lifecycle(),
+                          on_lifecycle_read=lambda book: save_lifecycle_data(book.to_dict()))
+
+
+def bedrock_lifecycle() -> Any:
+    """The Bedrock lifecycle last read live (saved with its date), else the shipped one."""
+    from backends.bedrock import LifecycleBook
+
+    data = load_lifecycle_data()
+    try:
+        return LifecycleBook.from_dict(data) if data is not None else LifecycleBook.shipped()
+    except ValueError:
+        return LifecycleBook.shipped()
+
+
+def bedrock_model_choices() -> list[tuple[str, str, str]]:
+    """(model id, label, lifecycle) of each Bedrock model Settings may offer: retired ones
+    are left out, Legacy ones say so."""
+    from backends.bedrock import GENERATION_MODELS
+
+    book = bedrock_lifecycle()
+    today = datetime.now(UTC).date()
+    return [(spec.id, spec.label, book.get(spec.id).describe(today) if book.get(spec.id)
+             else "Active") for spec in GENERATION_MODELS if book.state(spec.id) != "EOL"]
+
+
+def bedrock_model_warning(model: str) -> str:
+    """What Settings shows beside a Bedrock model: its end of life if retired, a warning if
+    Legacy, '' if Active."""
+    from backends.bedrock import ModelRetired
+
+    try:
+        return str(bedrock_lifecycle().check(model.strip()))
+    except ModelRetired as retired:
+        return str(retired)
+
+
+def bedrock_lifecycle_rows() -> list[tuple[str, str, str, str]]:
+    """(model id, label, state, where that comes from) for every Bedrock image model Studio
+    knows, retired ones included, as `studio bedrock models` lists them."""
+    from backends.bedrock import GENERATION_MODELS
+
+    book = bedrock_lifecycle()
+    today = datetime.now(UTC).date()
+    rows = []
+    ids = [spec.id for spec in GENERATION_MODELS] + [m for m in book.entries
+                                                     if m not in {s.id for s in GENERATION_MODELS}]
+    for model_id in ids:
+        entry = book.get(model_id)
+        label = entry.label if entry else next(s.label for s in GENERATION_MODELS
+                                               if s.id == model_id)
+        if entry is None:
+            rows.append((model_id, label, "Active", "Studio's shipped data"))
+            continue
+        read = f", read {entry.read_on}" if entry.read_on else ""
+        rows.append((model_id, label, entry.describe(today), entry.source + read))
+    return rows
+
+
+def refresh_bedrock_lifecycle(settings: Settings) -> str:
+    """Read the lifecycle live with these settings' credentials and keep it; a sentence."""
+    backend = _build_bedrock(settings)
+    return str(backend.refresh_lifecycle())  # type: ignore[attr-defined]
+
+
+def bedrock_task_rows(settings: Settings) -> list[tuple[str, str, str]]:
+    """(task, what it does, price per image) of each Bedrock task."""
+    from backends.bedrock import SERVICE_FOR_TASK, Task
+
+    prices = _build_bedrock(settings).prices  # type: ignore[attr-defined]
+    rows = []
+    for info in _bedrock_tasks():
+        task = Task(info.name)
+        model = SERVICE_FOR_TASK[task].id if task in SERVICE_FOR_TASK else settings.bedrock.model
+        cost = prices.cost(model, images=1)
+        rows.append((info.name, info.description, f"${cost.usd:g}" if cost.usd else "no price"))
+    return rows
 
 
 def _bedrock_product_scenes(backend: Any) -> Backend:
-    """Outpainting (keep the masked product, replace the rest) does better than inpainting
-    the background on Bedrock's image models."""
-    from backends.bedrock import BedrockTask, TaskType
+    """The Stability Inpaint service repaints everything the mask leaves white (the scene);
+    the product's own pixels are composited back afterwards."""
+    from backends.bedrock import BedrockTask, Task
 
-    return backend.with_task(BedrockTask(type=TaskType.OUTPAINTING, quality=backend.task.quality,
-                                         outpainting_mode="PRECISE"))
+    return backend.with_task(BedrockTask(task=Task.INPAINT))
+
+
+def _bedrock_with_task(backend: Any, name: str, options: dict[str, Any]) -> Backend:
+    """Options by TaskInfo.options name; `margins` may be a dict of left/right/up/down."""
+    from backends.bedrock import BedrockTask, Margins
+
+    margins = options.get("margins")
+    if isinstance(margins, dict):
+        options = {**options, "margins": Margins(**{k: int(v) for k, v in margins.items()})}
+    elif isinstance(margins, str):
+        options = {**options, "margins": Margins.parse(margins)}
+    try:
+        return backend.with_task(BedrockTask(task=name, **options))  # type: ignore[arg-type]
+    except TypeError as exc:
+        raise InvalidRequest(f"Unknown option for the Bedrock task {name!r} ({exc}).") from exc
+
+
+def _bedrock_tasks() -> list[TaskInfo]:
+    from backends.bedrock import TASK_INFO
+
+    return list(TASK_INFO.values())
 
 
 # --- the table ----------------------------------------------------------------------------
@@ -216,12 +319,13 @@ KINDS: dict[str, BackendKind] = {
     "bedrock": BackendKind(
         name="bedrock", label="Amazon Bedrock",
         description="Managed image models, billed per image. No endpoint to run.",
-        capabilities=Capabilities(fixed_sizes=True, steps_apply=False, sampler_applies=False,
-                                  product_scenes="outpaint"),
+        capabilities=Capabilities(fixed_sizes=True, steps_apply=False, sampler_applies=False),
         build=_build_bedrock, model_field="model", target_field="model",
         target_hint="MODEL_ID", missing_target="no model set",
         test_connection=lambda backend: backend.test_connection(),
-        product_scenes=_bedrock_product_scenes),
+        product_scenes=_bedrock_product_scenes,
+        tasks=_bedrock_tasks, with_task=_bedrock_with_task,
+        lifecycle_warning=lambda backend, request: backend.lifecycle_warning(request)),
 }
 assert tuple(KINDS) == BACKENDS, "settings.values.BACKENDS lists the kinds of this table"
 DEFAULT_BEDROCK_MODEL = BedrockSettings().model
@@ -264,6 +368,32 @@ def for_product_scenes(backend: Backend) -> Backend:
     this backend cannot make them."""
     row = kind_of(backend)
     return row.product_scenes(backend) if row is not None else backend
+
+
+def tasks_of(name: str) -> list[TaskInfo]:
+    """The tasks beyond plain generation a kind offers ([] for none)."""
+    row = kind(name)
+    return row.tasks() if row.tasks is not None else []
+
+
+def with_task(backend: Backend, task: str, options: dict[str, Any] | None = None) -> Backend:
+    """`backend` set to run `task` with its options; InvalidRequest where it has no tasks."""
+    row = kind_of(backend)
+    if row is None or row.with_task is None:
+        label = row.label if row is not None else getattr(backend, "name", "this backend")
+        raise InvalidRequest(f"{label} has no tasks beyond generating; tasks such as "
+                             f"--task inpaint are for {', '.join(names_with_tasks())}.")
+    return row.with_task(backend, task, dict(options or {}))
+
+
+def lifecycle_warning(backend: Backend, request: Any) -> str:
+    """A warning about the model `request` would run (Legacy, to be retired); '' if none."""
+    row = kind_of(backend)
+    return row.lifecycle_warning(backend, request) if row is not None else ""
+
+
+def names_with_tasks() -> list[str]:
+    return [name for name, row in KINDS.items() if row.with_task is not None]
 
 
 def hourly_usd(backend: Backend) -> float | None:

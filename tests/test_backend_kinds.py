@@ -16,6 +16,7 @@ from studio.backend_kinds import (
     hourly_usd,
     kind,
     request_model,
+    tasks_of,
 )
 from studio.settings.values import BACKENDS, Settings
 from tests.batch.fakes import FakeBackend
@@ -57,14 +58,17 @@ def test_capabilities_say_what_each_kind_can_do() -> None:
     assert KINDS["sagemaker"].capabilities.billed_by_the_hour
     bedrock = KINDS["bedrock"].capabilities
     assert not bedrock.steps_apply and not bedrock.sampler_applies
-    assert bedrock.product_scenes == "outpaint"
+    assert bedrock.product_scenes == "inpaint"
+    assert [t.name for t in tasks_of("bedrock")][:3] == ["text-to-image", "image-to-image",
+                                                          "inpaint"]
+    assert tasks_of("local") == []
 
 
-def test_product_scenes_on_bedrock_outpaint_and_jumpstart_endpoints_are_refused(aws_env) -> None:
-    from backends.bedrock import TaskType
+def test_product_scenes_on_bedrock_inpaint_and_jumpstart_endpoints_are_refused(aws_env) -> None:
+    from backends.bedrock import Task
 
     bedrock = create_backend(Settings(backend="bedrock"))
-    assert for_product_scenes(bedrock).task.type is TaskType.OUTPAINTING
+    assert for_product_scenes(bedrock).task.task is Task.INPAINT
     jumpstart = Settings(backend="sagemaker").replace(sagemaker=dataclasses.replace(
         Settings().sagemaker, endpoint_name="js", payload_format="jumpstart"))
     with pytest.raises(InvalidRequest, match="JumpStart endpoints only do text-to-image"):

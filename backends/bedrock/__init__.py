@@ -16,6 +16,7 @@ from backends.bedrock.models import (
     DEFAULT_REGION,
     GENERATION_MODELS,
     MODELS,
+    SERVICE_FOR_TASK,
     ModelSpec,
     Task,
     model_spec,
@@ -24,7 +25,8 @@ from backends.bedrock.pricing import BedrockPriceBook
 from backends.bedrock.tasks import TASK_INFO, BedrockTask, Margins
 
 __all__ = [
-    "DEFAULT_MODEL", "DEFAULT_REGION", "GENERATION_MODELS", "MODELS", "TASK_INFO",
+    "DEFAULT_MODEL", "DEFAULT_REGION", "GENERATION_MODELS", "MODELS", "SERVICE_FOR_TASK",
+    "TASK_INFO",
     "BedrockBackend", "BedrockPriceBook", "BedrockTask", "ContentFiltered",
     "CredentialsProblem", "Lifecycle", "LifecycleBook", "Margins", "ModelAccessDenied",
     "ModelNotAvailable", "ModelRetired", "ModelSpec", "RequestRejected", "Task", "Throttled",

@@ -14,7 +14,8 @@ from studio.cli.options import add_generation_options, pick, request_fields, set
 
 def add_generate_command(commands: Any) -> None:
     generate = commands.add_parser("generate", help="generate images and record them in history")
-    generate.add_argument("--prompt", required=True)
+    generate.add_argument("--prompt", help="what to make (tasks such as remove-background "
+                          "and upscale-fast take none)")
     generate.add_argument("--negative", default="", help="negative prompt")
     generate.add_argument("--seed", type=int, help="default: a random seed, which is recorded")
     generate.add_argument("--count", type=int, default=1, help="images with seeds seed, seed+1 …")
@@ -31,30 +32,48 @@ def add_generate_command(commands: Any) -> None:
                           help="refuse to start if the estimate passes this many dollars")
     generate.set_defaults(handler=run_generate)
     from studio.cli.product import add_product_arguments
+    from studio.cli.tasks import add_task_arguments
 
     add_product_arguments(generate)
+    add_task_arguments(generate)
 
 
 def run_generate(args: argparse.Namespace) -> int:
-    from studio.backend_kinds import create_backend
+    from studio.backend_kinds import create_backend, kind, lifecycle_warning, tasks_of, with_task
     from studio.cli.costs import before_generate
     from studio.cli.output import print_progress, print_records
     from studio.cli.product import check_product_arguments, run_product_generate
     from studio.cli.running import open_loop, sigint_cancels
+    from studio.cli.tasks import check_task_arguments, find_task, task_options, task_prompt
     from studio.generation.loop import RunHooks
 
     settings = settings_from_args(args)
     if args.out is not None and args.out.exists() and not args.out.is_dir():
         raise InvalidRequest(f"--out {str(args.out)!r} exists and is not a folder.")
     check_product_arguments(args)
+    check_task_arguments(args)
     if args.product_image is not None:
+        if not args.prompt:
+            raise InvalidRequest("Write a --prompt describing the scene around the product.")
         return run_product_generate(args, settings)
+    info = (find_task(tasks_of(settings.backend), args.task, kind(settings.backend).label)
+            if args.task is not None else None)
+    prompt, send_prompt = task_prompt(args, info)
     request = GenerationRequest(
-        prompt=args.prompt, negative_prompt=args.negative, seed=args.seed, count=args.count,
+        prompt=prompt, negative_prompt=args.negative, seed=args.seed, count=args.count,
         init_image=load_image(args.init_image) if args.init_image else None,
+        mask=load_image(args.mask, role="mask") if args.mask else None,
         strength=pick(args.strength, 0.75), **request_fields(args, settings),
     )
     backend = create_backend(settings)
+    if info is not None:
+        options = task_options(args)
+        if not send_prompt:
+            options["send_prompt"] = False
+        backend = with_task(backend, info.name, options)
+    warning = lifecycle_warning(backend, request)
+    if warning:
+        print(f"studio: warning: {warning}", file=sys.stderr)
     estimate = backend.estimate_cost(request)
     stop = before_generate(args, settings, backend, request, estimate)
     if stop is not None:

@@ -23,6 +23,7 @@ EXIT_CODES: dict[type[BackendError], int] = {
 
 def build_parser() -> argparse.ArgumentParser:
     from studio.cli.batch import add_batch_commands
+    from studio.cli.bedrock import add_bedrock_commands
     from studio.cli.costs import add_cost_commands
     from studio.cli.endpoint import add_endpoint_commands
     from studio.cli.generate import add_generate_command
@@ -36,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_endpoint_commands(commands)
     add_batch_commands(commands)
     add_cost_commands(commands)
+    add_bedrock_commands(commands)
     return parser
 
 

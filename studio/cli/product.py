@@ -14,7 +14,7 @@ from studio.cli.options import parse_fill
 from studio.product.placement import POSITIONS
 
 DEFAULT_FILL = 0.85
-_PRODUCT_ONLY = ("mask", "fill", "preset", "position", "padding", "shadow", "scene",
+_PRODUCT_ONLY = ("fill", "preset", "position", "padding", "shadow", "scene",
                  "save_mask")
 
 
@@ -23,8 +23,9 @@ def add_product_arguments(generate: argparse.ArgumentParser) -> None:
         "product photos (the product's pixels are kept exactly; the scene is generated)")
     group.add_argument("--product-image", type=Path,
                        help="a PNG, JPEG or WebP of the product; --prompt describes the scene")
-    group.add_argument("--mask", type=Path, help="the product's mask, white = product "
-                       "(default: the photo's transparency, else found automatically)")
+    group.add_argument("--mask", type=Path, help="with --product-image: the product's mask, "
+                       "white = product (default: the photo's transparency, else found "
+                       "automatically); with --init-image: what to change, white = change")
     group.add_argument("--fill", type=parse_fill, help=f"share of the frame the product fills "
                        f"(default {DEFAULT_FILL}); 'native' keeps its pixel size, unresampled")
     group.add_argument("--preset", help="a size preset by name or a unique part of it, e.g. "
@@ -43,6 +44,9 @@ def check_product_arguments(args: argparse.Namespace) -> None:
         if args.init_image is not None:
             raise InvalidRequest("Give --product-image or --init-image, not both.")
         return
+    if args.mask is not None and args.init_image is None:
+        raise InvalidRequest("--mask goes with --product-image (the product's mask) or "
+                             "--init-image (what to change, white = change).")
     used = [name for name in _PRODUCT_ONLY if getattr(args, name, None) not in (None, False, [])]
     if used:
         flags = ", ".join("--" + name.replace("_", "-") for name in used)

@@ -43,8 +43,10 @@ class SageMakerSettings:
 
 @dataclass(frozen=True)
 class BedrockSettings:
-    model: str = "amazon.nova-canvas-v1:0"
-    region: str = "us-east-1"
+    # Stable Diffusion 3.5 Large is served on demand in us-west-2, which also reaches every
+    # Stability image service through the US cross-region profile.
+    model: str = "stability.sd3-5-large-v1:0"
+    region: str = "us-west-2"
     profile: str = ""
     endpoint_url: str = ""
 

@@ -150,9 +150,9 @@ def test_plan_errors_and_listing(tmp_path: Path, capsys) -> None:
                  "amazon-main", "--dry-run", "--json"]) == 0
     captured = capsys.readouterr()
     plan = json.loads(captured.out)
-    assert plan["images"] == 12 and plan["estimate_usd"] == pytest.approx(12 * 0.04)
+    assert plan["images"] == 12 and plan["estimate_usd"] == pytest.approx(12 * 0.08)
     assert plan["files"][0] == "P-00/P-00_white_s1.jpg"
-    assert "12 images · estimated $0.48" in captured.err
+    assert "12 images · estimated $0.96" in captured.err
     assert main(["batch", str(path), "--template", "x", "--preset", "nope"]) == 2
     assert "choose one of amazon-main" in capsys.readouterr().err
     assert main(["batch", "--resume", "42"]) == 2

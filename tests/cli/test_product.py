@@ -112,13 +112,12 @@ def test_presets_are_found_by_name_or_a_unique_part() -> None:
         size("amazon", 512)
 
 
-def test_bedrock_outpaints_each_scene_and_bills_each_image(fake_bedrock, tmp_path,  # noqa: F811
+def test_bedrock_inpaints_each_scene_and_bills_each_image(fake_bedrock, tmp_path,  # noqa: F811
                                                            capsys) -> None:
     cutout, expected = rgba_product((96, 80))
     path = tmp_path / "mug.png"
     cutout.save(path)
-    code, lines, err = _run(capsys, "--backend", "bedrock", "--bedrock-model",
-                            "amazon.nova-canvas-v1:0", "--endpoint-url", fake_bedrock.url,
+    code, lines, err = _run(capsys, "--backend", "bedrock", "--endpoint-url", fake_bedrock.url,
                             "--region", "us-east-1", "--product-image", str(path),
                             "--prompt", "on marble", "--scene", "in a café", "--scene",
                             "white sweep", "--width", "320", "--height", "320",
@@ -126,5 +125,5 @@ def test_bedrock_outpaints_each_scene_and_bills_each_image(fake_bedrock, tmp_pat
     assert code == 0, err
     assert len(lines) == 3
     for line in lines:
-        assert line["backend"] == "bedrock" and line["cost_usd"] == pytest.approx(0.04)
+        assert line["backend"] == "bedrock" and line["cost_usd"] == pytest.approx(0.07)
         _assert_product_kept(line["library_path"], path, expected, size=(320, 320))

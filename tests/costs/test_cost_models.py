@@ -61,13 +61,11 @@ def test_the_burn_rate_bills_the_clock_and_spreads_it_over_the_images() -> None:
     assert BurnRate(0.99, 1, 60, 0).usd_per_image is None
 
 
-def test_bedrock_list_price_per_image_by_size_and_quality() -> None:
+def test_bedrock_list_price_per_image_for_models_and_services() -> None:
     from backends.bedrock import BedrockPriceBook
     from studio.costs.pricing import price_file
 
     book = BedrockPriceBook.from_dict(price_file("bedrock"))
-    nova = "amazon.nova-canvas-v1:0"
-    assert book.cost(nova, images=3, quality="standard", width=1024, height=1024).usd == \
-        pytest.approx(0.12)
-    assert book.cost(nova, images=1, quality="premium", width=2048, height=1024).usd == \
-        pytest.approx(0.08)
+    assert book.cost("stability.sd3-5-large-v1:0", images=3).usd == pytest.approx(0.24)
+    assert book.cost("stability.stable-fast-upscale-v1:0", images=1).usd == \
+        pytest.approx(0.03)

@@ -72,8 +72,10 @@ def test_settings_prices_override_the_book() -> None:
     price = sagemaker_price_for(costs, "ml.g5.xlarge", "us-east-1")
     assert (price.value, price.source) == (0.5, "your price in Settings")
     assert sagemaker_price_for(CostSettings(), "ml.g5.xlarge", "us-east-1").value == 1.408
-    nova = bedrock_prices(costs, "amazon.nova-canvas-v1:0")["bedrock"]["amazon.nova-canvas-v1:0"]
-    assert nova["per_image"] == [{"usd_per_image": 0.01}] and nova["label"] == "Nova Canvas"
+    sd35 = "stability.sd3-5-large-v1:0"
+    entry = bedrock_prices(costs, sd35)["bedrock"][sd35]
+    assert entry["per_image"] == [{"usd_per_image": 0.01}]
+    assert entry["label"] == "Stable Diffusion 3.5 Large"
 
 
 def test_the_factory_hands_settings_prices_to_the_backends(aws_env) -> None:

@@ -84,7 +84,7 @@ def test_generate_with_a_budget_below_the_estimate_refuses_and_generates_nothing
                  "--width", "1024", "--height", "1024", "--budget", "0.10"])
     assert code == 5
     err = capsys.readouterr().err
-    assert "estimated at $0.1200" in err and "budget" in err
+    assert "estimated at $0.2400" in err and "budget" in err
     assert not list((studio_home / "library").rglob("*.png"))
 
 
@@ -100,9 +100,9 @@ def test_dry_run_prints_the_estimate_as_json_and_runs_nothing(capsys, studio_hom
                  "--width", "1024", "--height", "1024", "--dry-run", "--json",
                  "--budget", "1"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["dry_run"] and data["estimate_usd"] == pytest.approx(0.08)
-    assert data["estimate_per_image_usd"] == pytest.approx(0.04)
-    assert "Nova Canvas" in data["estimate_basis"] and data["within_budget"] is True
+    assert data["dry_run"] and data["estimate_usd"] == pytest.approx(0.16)
+    assert data["estimate_per_image_usd"] == pytest.approx(0.08)
+    assert "Stable Diffusion 3.5 Large" in data["estimate_basis"] and data["within_budget"] is True
     assert not list((studio_home / "library").rglob("*.png"))
 
 

@@ -56,18 +56,21 @@ def test_a_sagemaker_endpoint_inpaints_and_the_product_is_kept(endpoint_server, 
     _assert_exact(result.images[0].image, placed)
 
 
-def test_bedrock_outpaints_around_the_product(make_backend, fake_bedrock, loop) -> None:
-    backend = make_backend("amazon.nova-canvas-v1:0")
+def test_bedrock_inpaints_the_scene_around_the_product(make_backend, fake_bedrock,
+                                                       loop) -> None:
+    backend = make_backend()
     placed = _placed((320, 320), cutout=True)
     outcomes = generate_product_scenes(placed, ["on marble", "white sweep"], [3], backend, loop,
                                        guidance=6.5)
     for outcome in outcomes:
         result = outcome.result
-        assert result.backend == "bedrock" and result.cost.usd == pytest.approx(0.04)
+        assert result.backend == "bedrock" and result.cost.usd == pytest.approx(0.07)
+        assert result.model == "us.stability.stable-image-inpaint-v1:0"
         _assert_exact(result.images[0].image, placed)
+    assert fake_bedrock.calls[-1].body["mask"]  # the scene's mask, white where it is made
     wrapped = ProductSceneBackend(backend, placed)
-    assert wrapped.inner.task.type.value == "OUTPAINTING"
-    assert wrapped.estimate_cost(placed.request("x")).usd == pytest.approx(0.04)
+    assert wrapped.inner.task.task.value == "inpaint"
+    assert wrapped.estimate_cost(placed.request("x")).usd == pytest.approx(0.07)
 
 
 def test_sdxl_inpainting_keeps_the_product(tiny_sdxl_path, local_backend_factory,

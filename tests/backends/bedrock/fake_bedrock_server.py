@@ -445,3 +445,10 @@ def _png(size: tuple[int, int], seed: int, mode: str = "RGB", fmt: str = "PNG") 
     buffer = io.BytesIO()
     image.save(buffer, format=fmt)
     return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+if __name__ == "__main__":  # python -m tests.backends.bedrock.fake_bedrock_server
+    server = FakeBedrock().start()
+    print(f"Fake Bedrock (runtime and control plane) on {server.url}; Ctrl-C stops it.",
+          flush=True)
+    threading.Event().wait()

@@ -20,7 +20,7 @@ from backends.bedrock import (
 )
 from backends.bedrock.client import ConnectionSettings, RuntimeClient
 from backends.bedrock.errors import Target
-from backends.errors import BackendUnavailable, InvalidRequest, TransientError
+from backends.errors import BackendUnavailable, TransientError
 from backends.types import GenerationRequest
 from tests.backends.bedrock.conftest import isolate_aws
 from tests.backends.bedrock.fake_bedrock_server import FakeBedrock
@@ -37,7 +37,8 @@ def test_model_access_not_granted(make_backend, fake_bedrock: FakeBedrock) -> No
     message = str(caught.value)
     assert isinstance(caught.value, BackendUnavailable)
     assert "You don't have access to the model" in message  # the service's reason
-    assert "Bedrock console in us-west-2, go to Model access and request Stable Diffusion 3.5 Large" in message
+    assert ("Bedrock console in us-west-2, go to Model access and request Stable Diffusion "
+            "3.5 Large") in message
     with pytest.raises(ModelAccessDenied):  # Test connection says the same, instead of "OK"
         backend.test_connection()
 

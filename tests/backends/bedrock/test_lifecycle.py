@@ -12,7 +12,6 @@ from backends.bedrock.client import ConnectionSettings, RuntimeClient
 from backends.bedrock.errors import Target
 from backends.errors import InvalidRequest
 from backends.types import GenerationRequest
-from tests.backends.bedrock.fake_bedrock_server import FakeBedrock
 
 NOVA = "amazon.nova-canvas-v1:0"
 TITAN = "amazon.titan-image-generator-v2:0"
