@@ -34,7 +34,6 @@ class Capabilities:
     fixed_sizes: bool = False  # the model accepts only the sizes it lists
     steps_apply: bool = True  # the steps field means something on this backend
     sampler_applies: bool = True
-    product_scenes: str = "inpaint"  # how a scene is made around a product: inpaint, outpaint
     # One model in this machine's memory: one worker, and consecutive seeds of one prompt
     # go in one call.
     one_at_a_time: bool = False
@@ -364,8 +363,8 @@ def request_model(settings: Settings) -> str:
 
 
 def for_product_scenes(backend: Backend) -> Backend:
-    """The backend as product scenes need it (Bedrock: outpainting); InvalidRequest where
-    this backend cannot make them."""
+    """The backend as product scenes need it (Bedrock: its Inpaint service); InvalidRequest
+    where this backend cannot make them."""
     row = kind_of(backend)
     return row.product_scenes(backend) if row is not None else backend
 

@@ -221,6 +221,11 @@ def model_spec(model_id: str) -> ModelSpec:
     Retired models are refused earlier, by the lifecycle check, with their end-of-life date.
     """
     spec = MODELS.get(base_model_id(model_id))
+    if spec is None and "nova-2-omni" in model_id:
+        raise InvalidRequest(
+            "Amazon Nova 2 Omni makes images through Bedrock's Converse API and is in preview "
+            "(announced 2025-12-02); Studio does not support it yet. Use "
+            f"{DEFAULT_MODEL} or another model Studio lists.")
     if spec is None:
         known = ", ".join(f"{s.id} ({s.label})" for s in GENERATION_MODELS)
         raise InvalidRequest(

@@ -3,7 +3,8 @@
 ProductSceneBackend wraps a backend so the generation loop, the library and the gallery treat
 a product scene like any other generation: the latency and cost are the wrapped backend's,
 and every image it returns has already had the product composited back. How each kind of
-backend makes a scene (inpaint, or Bedrock's outpainting) is the backend table's business.
+backend makes a scene (its inpainting, or Bedrock's Inpaint service) is the backend table's
+business.
 """
 
 from __future__ import annotations

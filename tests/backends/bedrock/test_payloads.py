@@ -168,3 +168,8 @@ def test_any_task_options_are_accepted_or_refused_with_a_message(
                     style_preset=preset)
     except InvalidRequest as refused:
         assert str(refused)
+
+
+def test_nova_2_omni_is_named_as_not_supported_yet() -> None:
+    with pytest.raises(InvalidRequest, match="Nova 2 Omni .* Studio does not support it yet"):
+        model_spec("us.amazon.nova-2-omni-v1:0")
