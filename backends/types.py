@@ -325,6 +325,8 @@ class TaskInfo:
     style_image: bool = False
     seeded: bool = True
     options: frozenset[str] = frozenset()
+    plain: bool = False  # plain generation with the chosen model, not a task of its own
+    style_presets: tuple[str, ...] = ()  # the values its style_preset option takes
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,13 @@ from typing import Any
 
 from PIL import Image
 
-from backends.bedrock.models import OUTPUT_FORMATS, PROMPT_CHARS, STYLE_PRESETS, Task
+from backends.bedrock.models import (
+    GENERATION_TASKS,
+    OUTPUT_FORMATS,
+    PROMPT_CHARS,
+    STYLE_PRESETS,
+    Task,
+)
 from backends.errors import InvalidRequest
 from backends.types import GenerationRequest, TaskInfo
 
@@ -174,8 +180,9 @@ def _info(task: Task, description: str, prompt: str, *, image: bool = True, mask
           search: bool = False, style_image: bool = False,
           seeded: bool = True) -> tuple[Task, TaskInfo]:
     options = frozenset(TASK_OPTIONS[task] - {"output_format", "search", "style_image"})
+    presets = STYLE_PRESETS if "style_preset" in options else ()
     return task, TaskInfo(task.value, task.label, description, prompt, image, mask, search,
-                          style_image, seeded, options)
+                          style_image, seeded, options, task in GENERATION_TASKS, presets)
 
 
 TASK_INFO: dict[Task, TaskInfo] = dict((

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from backends.types import TaskInfo
 from studio.library import ImageRecord, Library
 from studio.library.notifier import LibraryNotifier, notifier_for
 from studio.ui.flow_layout import FlowLayout
@@ -39,6 +40,7 @@ class DetailPanel(QWidget):
     keep_seed_requested = Signal(object)  # ImageRecord: its seed, with a new prompt
     variations_requested = Signal(object, int)  # ImageRecord, how many seed variations
     init_image_requested = Signal(object)  # ImageRecord: use as img2img init image
+    task_requested = Signal(object, str)  # ImageRecord, task name
     exported = Signal(object, object)  # ImageRecord, Path written
 
     def __init__(self, library: Library | LibraryNotifier,
@@ -48,7 +50,7 @@ class DetailPanel(QWidget):
         self.image_view = ImageView()
         self.image_actions = RecordActions(self.notifier, self.image_view, self)
         for name in ("reuse_requested", "keep_seed_requested", "variations_requested",
-                     "init_image_requested", "exported"):
+                     "init_image_requested", "task_requested", "exported"):
             getattr(self.image_actions, name).connect(getattr(self, name))
         # Delete works wherever the focus is inside the panel.
         self.addAction(self.image_actions.delete_action)
@@ -93,6 +95,10 @@ class DetailPanel(QWidget):
     def context_actions(self) -> list[QAction]:
         """The actions in menu order, separators included, for a gallery's context menu."""
         return self.image_actions.context_actions()
+
+    def set_tasks(self, title: str, tasks: list[TaskInfo]) -> None:
+        """The tasks the image's menu offers (the current backend's edits, upscales…)."""
+        self.image_actions.set_tasks(title, tasks)
 
     @property
     def value_labels(self) -> dict[str, QLabel]:

@@ -14,9 +14,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QStandardPaths, Qt, QUrl, Signal, SignalInstance
 from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QImage
-from PySide6.QtWidgets import QFileDialog, QMessageBox, QSpinBox, QWidget
+from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QSpinBox, QWidget
 
-from backends.types import MAX_COUNT
+from backends.types import MAX_COUNT, TaskInfo
 from studio.atomic import write_bytes_atomic
 from studio.library import ImageRecord, LibraryError
 from studio.library.notifier import LibraryNotifier
@@ -43,6 +43,7 @@ class RecordActions(QObject):
     keep_seed_requested = Signal(object)  # ImageRecord: its seed, with a new prompt
     variations_requested = Signal(object, int)  # ImageRecord, how many seed variations
     init_image_requested = Signal(object)  # ImageRecord: use as img2img init image
+    task_requested = Signal(object, str)  # ImageRecord, task name: run a task on it
     exported = Signal(object, object)  # ImageRecord, Path written
 
     def __init__(self, notifier: LibraryNotifier, image_view: ImageView,
@@ -70,6 +71,7 @@ class RecordActions(QObject):
         for action in self.record_actions():
             action.setEnabled(record is not None)
         self.variations_box.setEnabled(record is not None)
+        self.task_menu_action.setEnabled(record is not None)
         if record is not None:
             self.show_favourite(record.favourite)
 
@@ -83,6 +85,24 @@ class RecordActions(QObject):
     def context_actions(self) -> list[QAction]:
         """The actions in menu order, separators included."""
         return list(self._menu_actions)
+
+    def set_tasks(self, title: str, tasks: list[TaskInfo]) -> None:
+        """The tasks the current backend can run on an image, as a submenu titled `title`;
+        none hides it."""
+        self.task_menu.clear()
+        self.task_menu.setTitle(title)
+        for task in tasks:
+            action = self.task_menu.addAction(task.label[:1].upper() + task.label[1:])
+            action.setToolTip(task.description)
+            action.setStatusTip(task.description)
+            action.setData(task.name)
+            action.triggered.connect(lambda _=False, name=task.name: self._request_task(name))
+        # Hiding an action disables it (so Qt ignores it); showing it again does not.
+        self.task_menu_action.setVisible(bool(tasks))
+        self.task_menu_action.setEnabled(self._record is not None)
+
+    def task_actions(self) -> list[QAction]:
+        return self.task_menu.actions()
 
     def show_favourite(self, favourite: bool) -> None:
         self.favourite_action.blockSignals(True)
@@ -112,6 +132,10 @@ class RecordActions(QObject):
         self.init_image_action = self._action(
             "Use as init image", "Start an image-to-image run from this image",
             lambda: self._emit_with_record(self.init_image_requested))
+        self.task_menu = QMenu("Task", self._window)
+        self.task_menu.setToolTipsVisible(True)
+        self.task_menu_action = self.task_menu.menuAction()
+        self.task_menu_action.setVisible(False)
         self.favourite_action = self._action(
             "Favourite", "Mark or unmark this image as a favourite", self.toggle_favourite)
         self.favourite_action.setCheckable(True)
@@ -133,8 +157,9 @@ class RecordActions(QObject):
             separators.append(separator)
         self._menu_actions = [
             self.reuse_action, self.keep_seed_action, self.variations_action,
-            self.init_image_action, separators[0], self.favourite_action, self.copy_action,
-            self.export_action, self.open_folder_action, separators[1], self.delete_action,
+            self.init_image_action, self.task_menu_action, separators[0],
+            self.favourite_action, self.copy_action, self.export_action,
+            self.open_folder_action, separators[1], self.delete_action,
         ]
 
     # --- actions ------------------------------------------------------------------------
@@ -142,6 +167,10 @@ class RecordActions(QObject):
     def _emit_with_record(self, signal: SignalInstance) -> None:
         if self._record is not None:
             signal.emit(self._record)
+
+    def _request_task(self, name: str) -> None:
+        if self._record is not None:
+            self.task_requested.emit(self._record, name)
 
     def _request_variations(self) -> None:
         if self._record is not None:

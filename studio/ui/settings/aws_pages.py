@@ -13,13 +13,10 @@ from urllib.parse import urlparse
 
 from PySide6.QtWidgets import QComboBox, QLineEdit, QSpinBox, QWidget
 
-from studio.settings.aws_choices import (
-    aws_profiles,
-    aws_regions,
-    bedrock_models,
-    sagemaker_instance_types,
-)
+from studio.backend_kinds import DEFAULT_BEDROCK_MODEL
+from studio.settings.aws_choices import aws_profiles, aws_regions, sagemaker_instance_types
 from studio.settings.values import Settings
+from studio.ui.settings.bedrock_model import BedrockModelField
 from studio.ui.settings.connection import ConnectionTester, TestConnection
 from studio.ui.settings.form import SettingsPage, editable_combo, set_combo_data
 
@@ -165,22 +162,26 @@ class BedrockPage(AwsPage):
     def __init__(self, test: TestConnection, base_settings: Callable[[], Settings],
                  parent: QWidget | None = None) -> None:
         super().__init__(test, base_settings, parent)
-        self.model = editable_combo(bedrock_models())
-        self.form.add_field("Model", self.model,
+        self.model_field = BedrockModelField()
+        self.model = self.model_field.combo
+        self.model_warning = self.model_field.warning
+        self.form.add_field("Model", self.model_field, key=self.model,
                             hint="A Bedrock model id. Access to each model is granted per "
-                                 "account and region in the Bedrock console.")
+                                 "account and region in the Bedrock console. Editing, "
+                                 "upscaling and background removal are tasks, chosen beside "
+                                 "the prompt.")
         self._add_aws_fields("Makes a cheap call that proves access to the model.")
 
     def load(self, settings: Settings) -> None:
         bedrock = settings.bedrock
-        self.model.setEditText(bedrock.model)
+        self.model_field.set_model(bedrock.model)
         self._load_aws(bedrock.region, bedrock.profile, bedrock.endpoint_url)
 
     def _collect(self, settings: Settings) -> Settings:
-        model = self.model.currentText().strip()
+        model = self.model_field.model()
         if not model or any(c.isspace() for c in model):
             self.form.show_error(self.model, "Choose a Bedrock model id, for example "
-                                             "amazon.nova-canvas-v1:0.")
+                                             f"{DEFAULT_BEDROCK_MODEL}.")
         region, profile, url = self._collect_aws()
         bedrock = dataclasses.replace(settings.bedrock, model=model, region=region,
                                       profile=profile, endpoint_url=url)

@@ -1,5 +1,6 @@
-"""The window's left column: what to make (prompt, parameters), Generate and Cancel, what it
-will cost (estimated a moment after each edit), what went wrong, and the queue."""
+"""The window's left column: what to make (prompt, parameters, the task where the backend
+offers tasks), Generate and Cancel, what it will cost (estimated a moment after each edit),
+what went wrong, and the queue."""
 
 from __future__ import annotations
 
@@ -7,14 +8,17 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
 from backends.errors import BackendError, InvalidRequest
-from backends.types import Cost, GenerationRequest, load_image
+from backends.types import Backend, Cost, GenerationRequest, load_image
+from studio.backend_kinds import tasks_of
 from studio.context import StudioContext
 from studio.formatting import format_usd
 from studio.library import ImageRecord, LibraryError
+from studio.settings.values import Settings
 from studio.ui.window.cost_status import estimate_button_text
 from studio.ui.window.params_panel import ParamsPanel
 from studio.ui.window.prompt_panel import PromptPanel
 from studio.ui.window.queue_panel import QueuePanel
+from studio.ui.window.task_panel import TaskPanel, request_size
 
 RECENT_PROMPTS = 30
 ESTIMATE_DELAY_MS = 300
@@ -28,6 +32,7 @@ class GenerateColumn(QScrollArea):
         self.context = context
         self.prompt_panel = PromptPanel(self.recent_prompts)
         self.params_panel = ParamsPanel()
+        self.task_panel = TaskPanel()
         self.generate_button = QPushButton("Generate")
         self.generate_button.setDefault(True)
         self.generate_button.setToolTip("Generate (Ctrl+Enter)")
@@ -48,6 +53,7 @@ class GenerateColumn(QScrollArea):
         layout = QVBoxLayout(column)
         layout.addWidget(self.prompt_panel)
         layout.addWidget(self.params_panel)
+        layout.addWidget(self.task_panel)
         layout.addLayout(buttons)
         layout.addWidget(self.estimate_label)
         layout.addWidget(self.message_label)
@@ -60,11 +66,32 @@ class GenerateColumn(QScrollArea):
         self._estimate_timer.timeout.connect(self.update_estimate)
         self.prompt_panel.changed.connect(self.schedule_estimate)
         self.params_panel.changed.connect(self.schedule_estimate)
+        self.task_panel.changed.connect(self.schedule_estimate)
+        self.task_panel.changed.connect(self._follow_task)
+        self.task_panel.failed.connect(self.show_message)
+        self.params_panel.init_image_changed.connect(
+            lambda: self.task_panel.set_input_image(self.params_panel.init_image))
+
+    def set_settings(self, settings: Settings) -> None:
+        """Show the chosen backend, its model and its tasks (at start and on change)."""
+        self.params_panel.set_settings(settings)
+        self.task_panel.set_tasks(tasks_of(settings.backend))
 
     def request(self) -> GenerationRequest:
         """The request the panels describe; raises InvalidRequest when it is not valid."""
-        return self.params_panel.build_request(self.prompt_panel.prompt(),
-                                               self.prompt_panel.negative())
+        prompt, negative = self.task_panel.prompt_for(self.prompt_panel.prompt(),
+                                                      self.prompt_panel.negative())
+        task = self.task_panel.task()
+        size = request_size(self.params_panel.init_image) if task is not None else None
+        request = self.params_panel.build_request(prompt, negative, size=size)
+        return self.task_panel.finish_request(request)
+
+    def backend(self) -> Backend:
+        """The backend a job runs on: the current one, set to the chosen task if any.
+
+        Raises a BackendError (an option out of range, a backend that cannot be built)."""
+        return self.task_panel.backend_for(self.context.backends.current(),
+                                           self.prompt_panel.prompt())
 
     def recent_prompts(self) -> list[str]:
         try:
@@ -82,10 +109,11 @@ class GenerateColumn(QScrollArea):
 
     def update_estimate(self) -> None:
         try:
-            cost = self.context.backends.current().estimate_cost(self.request())
+            cost = self.backend().estimate_cost(self.request())
         except InvalidRequest as exc:
             # An empty prompt is not worth a complaint before anything is typed.
-            self.show_no_estimate(str(exc) if self.prompt_panel.prompt() else "")
+            typed = self.prompt_panel.prompt() or self.task_panel.task() is not None
+            self.show_no_estimate(str(exc) if typed else "")
             return
         except BackendError as exc:
             self.show_no_estimate(str(exc))
@@ -123,3 +151,28 @@ class GenerateColumn(QScrollArea):
         self.params_panel.set_init_image(load_image(record.path, role="source image"))
         self.params_panel.width_spin.setValue(record.width)
         self.params_panel.height_spin.setValue(record.height)
+
+    def prepare_task(self, record: ImageRecord, task_name: str) -> bool:
+        """The image as the input of a task, the task chosen; True when it needs nothing
+        more and can run now, else the first thing the user must fill has the focus.
+
+        Raises InvalidRequest when the image cannot be read."""
+        self.use_as_init_image(record)
+        task = self.task_panel.select(task_name)
+        if task is None:
+            raise InvalidRequest(f"The current backend has no task {task_name!r}.")
+        if self.task_panel.runs_at_once():
+            return True
+        missing = self.task_panel.missing_input()
+        if missing is not None:
+            missing.setFocus()
+        else:
+            self.prompt_panel.prompt_edit.setFocus()
+            self.prompt_panel.prompt_edit.selectAll()
+        return False
+
+    def _follow_task(self) -> None:
+        task = self.task_panel.task()
+        self.params_panel.set_task_inputs(sized=task is None,
+                                          seeded=task is None or task.seeded,
+                                          strength=task is None)

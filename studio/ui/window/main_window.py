@@ -8,17 +8,18 @@ one."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QMenu, QSplitter, QVBoxLayout, QWidget
 
 from backends.errors import BackendError
 from backends.types import GenerationRequest, GenerationResult
-from studio.backend_kinds import kind
+from studio.backend_kinds import kind, label_of, tasks_of
 from studio.context import StudioContext
 from studio.costs.budget import BudgetExceeded
 from studio.formatting import format_usd
 from studio.generation.job_queue import Job
+from studio.library import ImageRecord
 from studio.settings.values import Settings
 from studio.ui.compare.backends_dialog import CompareBackendsDialog
 from studio.ui.compare.view import CompareDialog
@@ -31,6 +32,7 @@ from studio.ui.window.first_run import FirstRunBanner
 from studio.ui.window.generate_column import GenerateColumn
 from studio.ui.window.menus import build_menus
 from studio.ui.window.status_bar import WindowStatus
+from studio.ui.window.task_panel import image_tasks
 
 
 class MainWindow(FileInputsWindow):
@@ -87,6 +89,8 @@ class MainWindow(FileInputsWindow):
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([360, 760, 380])
         self.setCentralWidget(splitter)
+        self.gallery.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.gallery.view.customContextMenuRequested.connect(self._show_tile_menu)
 
     def _connect(self) -> None:
         self.context.library_notifier.failed.connect(self.show_message)
@@ -108,6 +112,8 @@ class MainWindow(FileInputsWindow):
         self.detail.keep_seed_requested.connect(self.column.keep_seed)
         self.detail.variations_requested.connect(self.seed_variations)
         self.detail.init_image_requested.connect(self.column.use_as_init_image)
+        self.detail.task_requested.connect(self.run_task)
+        self.column.task_panel.input_image_wanted.connect(self._ask_init_image)
 
     # -- generating -----------------------------------------------------------------------
 
@@ -115,9 +121,25 @@ class MainWindow(FileInputsWindow):
         return self.column.request()
 
     def generate(self) -> Job | None:
+        return self._generate_current()
+
+    def run_task(self, record: ImageRecord, task_name: str) -> Job | None:
+        """An image's task menu: the image becomes the task's input and the task is chosen;
+        one that needs nothing more (remove background, the upscales) is queued at once,
+        for one image."""
+        try:
+            ready = self.column.prepare_task(record, task_name)
+        except BackendError as exc:
+            self.show_message(str(exc))
+            return None
+        return self._generate_current(count=1) if ready else None
+
+    def _generate_current(self, count: int | None = None) -> Job | None:
         try:
             request = self.current_request()
-            backend = self.context.backends.current()
+            if count is not None:
+                request = request.replace(count=count)
+            backend = self.column.backend()
         except BackendError as exc:
             self.show_message(str(exc))
             return None
@@ -195,6 +217,15 @@ class MainWindow(FileInputsWindow):
         self.detail.show_record(records[-1] if records else None)
         self.compare_action.setEnabled(2 <= len(records) <= 4)
 
+    def _show_tile_menu(self, pos: QPoint) -> None:
+        # A right-click selects the tile first, so the loupe's actions act on that image.
+        if self.detail.record is None:
+            return
+        menu = QMenu(self)
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        menu.addActions(self.detail.context_actions())
+        menu.popup(self.gallery.view.viewport().mapToGlobal(pos))
+
     def open_product_dialog(self):
         """Import a product photo and generate scenes around it, through the job queue."""
         from studio.ui.product.dialog import ProductDialog
@@ -240,7 +271,9 @@ class MainWindow(FileInputsWindow):
 
     def _on_settings_changed(self, settings: Settings) -> None:
         # The library, the backend and the totals follow the settings on their own.
-        self.params_panel.set_settings(settings)
+        self.column.set_settings(settings)
+        self.detail.set_tasks(f"{label_of(settings.backend)} task",
+                              image_tasks(tasks_of(settings.backend)))
         self.banner.update_for(settings, self.context.backends.current().describe())
         self.column.schedule_estimate()
 

@@ -42,6 +42,7 @@ CUSTOM_SIZE = "Custom"
 
 class ParamsPanel(QWidget):
     changed = Signal()
+    init_image_changed = Signal()
     backend_chosen = Signal(str)
     model_chosen = Signal(str)
 
@@ -172,16 +173,20 @@ class ParamsPanel(QWidget):
 
     # -- requests -----------------------------------------------------------------------
 
-    def build_request(self, prompt: str, negative: str) -> GenerationRequest:
-        """A validated request from the fields; raises InvalidRequest with what to fix."""
+    def build_request(self, prompt: str, negative: str, *,
+                      size: tuple[int, int] | None = None) -> GenerationRequest:
+        """A validated request from the fields; raises InvalidRequest with what to fix.
+
+        `size` replaces the size fields (a task whose output follows its input image)."""
+        width, height = size or (self.width_spin.value(), self.height_spin.value())
         seed_text = self.seed_edit.text().strip()
         seed = int(seed_text) if seed_text and self.seed_lock.isChecked() else None
         if seed is not None and seed > MAX_SEED:
             seed = MAX_SEED + 1  # let the request's own validation explain the range
         return GenerationRequest(
             prompt=prompt, negative_prompt=negative, seed=seed, steps=self.steps_spin.value(),
-            guidance=round(self.guidance_spin.value(), 2), width=self.width_spin.value(),
-            height=self.height_spin.value(), count=self.count_spin.value(),
+            guidance=round(self.guidance_spin.value(), 2), width=width, height=height,
+            count=self.count_spin.value(),
             scheduler=self.sampler_combo.currentData(), init_image=self.init_image,
             strength=self.strength_slider.value() / 100,
         )
@@ -223,7 +228,18 @@ class ParamsPanel(QWidget):
             thumb = image.copy()
             thumb.thumbnail((64, 64))
             self.init_thumb.setPixmap(QPixmap.fromImage(pil_to_qimage(thumb)))
+        self.init_image_changed.emit()
         self.changed.emit()
+
+    def set_task_inputs(self, *, sized: bool, seeded: bool, strength: bool) -> None:
+        """Enable only the fields the chosen task uses: an edit's size follows its input
+        image, an unseeded one makes a single image, and only image to image has a
+        strength."""
+        for widget, used in ((self.size_combo, sized), (self.width_spin, sized),
+                             (self.height_spin, sized), (self.seed_edit, seeded),
+                             (self.seed_lock, seeded), (self.shuffle_button, seeded),
+                             (self.count_spin, seeded), (self.strength_slider, strength)):
+            widget.setEnabled(used)
 
     # -- helpers --------------------------------------------------------------------------
 

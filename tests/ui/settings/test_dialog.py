@@ -260,13 +260,13 @@ def test_test_connection_failure_shows_the_message(qtbot, open_dialog) -> None:
 
     dialog = open_dialog(failing_check)
     page = dialog.bedrock_page
-    page.model.setEditText("amazon.titan-image-generator-v2:0")
+    page.model.setEditText("stability.stable-image-ultra-v1:1")
 
     qtbot.mouseClick(page.tester.button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not page.tester.running, timeout=5000)
 
-    assert page.tester.result.text() == ("No access to amazon.titan-image-generator-v2:0 in "
-                                         "us-east-1: grant it in the Bedrock console.")
+    assert page.tester.result.text() == ("No access to stability.stable-image-ultra-v1:1 in "
+                                         "us-west-2: grant it in the Bedrock console.")
     assert dialog.isVisible()
 
 
@@ -375,7 +375,7 @@ def test_default_test_connection_asks_the_backend_table(monkeypatch) -> None:
 
     class Talkative:
         def test_connection(self) -> str:
-            return "Bedrock answered: amazon.nova-canvas-v1:0 is available."
+            return "Bedrock answered: stability.sd3-5-large-v1:0 is available."
 
     with pytest.raises(BackendUnavailable, match="Not available yet"):
         default_test_connection(Settings(backend="local"))  # the local GPU has no such test

@@ -32,17 +32,19 @@ def test_choosing_bedrock_in_settings_then_generating(qtbot, window, aws_env) ->
     server = FakeBedrock().start()
     try:
         settings = window.context.settings.settings
-        bedrock = dataclasses.replace(settings.bedrock, model="amazon.nova-canvas-v1:0",
-                                      region="us-east-1", endpoint_url=server.url)
-        window.params_panel.width_spin.setValue(1024)
-        window.params_panel.height_spin.setValue(1024)
+        bedrock = dataclasses.replace(settings.bedrock, endpoint_url=server.url)
+        assert (bedrock.model, bedrock.region) == ("stability.sd3-5-large-v1:0", "us-west-2")
+        # Stability models take an aspect ratio: 1344×768 is 16:9.
+        window.params_panel.width_spin.setValue(1344)
+        window.params_panel.height_spin.setValue(768)
         records = _switch_and_generate(qtbot, window, backend="bedrock", bedrock=bedrock)
     finally:
         server.stop()
     record = records[0]
-    assert (record.backend, record.width, record.height) == ("bedrock", 1024, 1024)
-    assert record.cost.usd == pytest.approx(0.04) and not record.cost.estimated
-    assert record.estimate is not None and record.estimate.usd == pytest.approx(0.04)
+    assert (record.backend, record.width, record.height) == ("bedrock", 1344, 768)
+    assert record.model == "stability.sd3-5-large-v1:0"
+    assert record.cost.usd == pytest.approx(0.08) and not record.cost.estimated
+    assert record.estimate is not None and record.estimate.usd == pytest.approx(0.08)
     assert record.timings.network_s > 0
     assert "Session: 1 images" in window.totals_status.text()
 
