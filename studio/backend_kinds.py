@@ -34,6 +34,7 @@ class Capabilities:
     fixed_sizes: bool = False  # the model accepts only the sizes it lists
     steps_apply: bool = True  # the steps field means something on this backend
     sampler_applies: bool = True
+    guidance_applies: bool = True
     # One model in this machine's memory: one worker, and consecutive seeds of one prompt
     # go in one call.
     one_at_a_time: bool = False
@@ -318,7 +319,8 @@ KINDS: dict[str, BackendKind] = {
     "bedrock": BackendKind(
         name="bedrock", label="Amazon Bedrock",
         description="Managed image models, billed per image. No endpoint to run.",
-        capabilities=Capabilities(fixed_sizes=True, steps_apply=False, sampler_applies=False),
+        capabilities=Capabilities(fixed_sizes=True, steps_apply=False, sampler_applies=False,
+                                  guidance_applies=False),
         build=_build_bedrock, model_field="model", target_field="model",
         target_hint="MODEL_ID", missing_target="no model set",
         test_connection=lambda backend: backend.test_connection(),

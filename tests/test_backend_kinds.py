@@ -58,6 +58,7 @@ def test_capabilities_say_what_each_kind_can_do() -> None:
     assert KINDS["sagemaker"].capabilities.billed_by_the_hour
     bedrock = KINDS["bedrock"].capabilities
     assert not bedrock.steps_apply and not bedrock.sampler_applies
+    assert not bedrock.guidance_applies  # Stability's Bedrock bodies take no cfg scale
     assert [t.name for t in tasks_of("bedrock")][:3] == ["text-to-image", "image-to-image",
                                                           "inpaint"]
     assert tasks_of("local") == []

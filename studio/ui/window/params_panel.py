@@ -160,9 +160,11 @@ class ParamsPanel(QWidget):
         abilities = row.capabilities
         self.steps_spin.setEnabled(abilities.steps_apply)
         self.sampler_combo.setEnabled(abilities.sampler_applies)
+        self.guidance_spin.setEnabled(abilities.guidance_applies)
         ignored = f"{row.label} does not use this setting."
         self.steps_spin.setToolTip("" if abilities.steps_apply else ignored)
         self.sampler_combo.setToolTip("" if abilities.sampler_applies else ignored)
+        self.guidance_spin.setToolTip("" if abilities.guidance_applies else ignored)
         self.changed.emit()
 
     def set_defaults(self, settings: Settings) -> None:

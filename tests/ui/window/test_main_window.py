@@ -320,7 +320,9 @@ def test_a_library_folder_that_cannot_be_opened_keeps_the_current_one(qtbot, bar
 def test_fields_a_backend_does_not_use_are_disabled(bare_window) -> None:
     store, params = bare_window.context.settings, bare_window.params_panel
     assert params.steps_spin.isEnabled() and params.sampler_combo.isEnabled()
+    assert params.guidance_spin.isEnabled()
     store.update(store.settings.replace(backend="bedrock"))
     assert not params.steps_spin.isEnabled() and not params.sampler_combo.isEnabled()
+    assert not params.guidance_spin.isEnabled()
     assert "Amazon Bedrock does not use this setting" in params.steps_spin.toolTip()
     assert params.model_combo.currentText() == store.settings.bedrock.model
