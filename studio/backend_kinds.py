@@ -210,8 +210,12 @@ def bedrock_model_choices() -> list[tuple[str, str, str]]:
 
     book = bedrock_lifecycle()
     today = datetime.now(UTC).date()
-    return [(spec.id, spec.label, book.get(spec.id).describe(today) if book.get(spec.id)
-             else "Active") for spec in GENERATION_MODELS if book.state(spec.id) != "EOL"]
+    choices = []
+    for spec in GENERATION_MODELS:
+        entry = book.get(spec.id)
+        if entry is None or entry.state_on(today) != "EOL":
+            choices.append((spec.id, spec.label, entry.describe(today) if entry else "Active"))
+    return choices
 
 
 def bedrock_model_warning(model: str) -> str:
@@ -232,18 +236,16 @@ def bedrock_lifecycle_rows() -> list[tuple[str, str, str, str]]:
 
     book = bedrock_lifecycle()
     today = datetime.now(UTC).date()
+    labels = {spec.id: spec.label for spec in GENERATION_MODELS}
+    labels.update({m: e.label for m, e in book.entries.items() if m not in labels})
     rows = []
-    ids = [spec.id for spec in GENERATION_MODELS] + [m for m in book.entries
-                                                     if m not in {s.id for s in GENERATION_MODELS}]
-    for model_id in ids:
+    for model_id, label in labels.items():
         entry = book.get(model_id)
-        label = entry.label if entry else next(s.label for s in GENERATION_MODELS
-                                               if s.id == model_id)
         if entry is None:
             rows.append((model_id, label, "Active", "Studio's shipped data"))
-            continue
-        read = f", read {entry.read_on}" if entry.read_on else ""
-        rows.append((model_id, label, entry.describe(today), entry.source + read))
+        else:
+            read = f", read {entry.read_on}" if entry.read_on else ""
+            rows.append((model_id, entry.label, entry.describe(today), entry.source + read))
     return rows
 
 

@@ -234,16 +234,14 @@ class BedrockBackend:
 
     def _spec(self, request: GenerationRequest) -> ModelSpec:
         task = self.task.task_for(request)
-        if task in GENERATION_TASKS:
-            model_id = base_model_id(request.model or self.model)
-            self.lifecycle.check(model_id)
-            return model_spec(model_id)
-        return SERVICE_FOR_TASK[task]
+        # Checked by id before model_spec, which no longer knows the retired models.
+        model_id = (base_model_id(request.model or self.model) if task in GENERATION_TASKS
+                    else SERVICE_FOR_TASK[task].id)
+        self.lifecycle.check(model_id)
+        return model_spec(model_id)
 
     def _plan(self, request: GenerationRequest) -> Plan:
-        spec = self._spec(request)
-        self.lifecycle.check(spec.id)
-        return plan_generation(spec, self.task, request)
+        return plan_generation(self._spec(request), self.task, request)
 
     def _refresh_lifecycle_if_stale(self) -> None:
         state = self._lifecycle

@@ -30,17 +30,14 @@ def fake_bedrock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Fa
 
 
 @pytest.fixture
-def window(qtbot, fake_bedrock: FakeBedrock):
+def context(fake_bedrock: FakeBedrock):
+    """The app on Bedrock against the fake server; conftest's `window` opens on it."""
     from studio.context import StudioContext
-    from studio.ui.window.main_window import MainWindow
 
     save_settings(Settings(backend="bedrock",
                            bedrock=BedrockSettings(endpoint_url=fake_bedrock.url)))
     context = StudioContext.create()
-    window = MainWindow(context)
-    qtbot.addWidget(window)
-    window.show()
-    yield window
+    yield context
     context.close()
 
 
