@@ -24,6 +24,8 @@ MAX_STEPS = 500
 MAX_COUNT = 16
 MAX_PROMPT_CHARS = 10_000
 MAX_INPUT_PIXELS = 64_000_000
+MAX_LORAS = 8
+MAX_LORA_WEIGHT = 5.0
 
 SCHEDULERS: dict[str, str] = {
     # our name -> the A1111 sampler name written into PNG metadata
@@ -81,6 +83,68 @@ def decode_image(data: bytes, *, role: str = "init image") -> Image.Image:
         raise InvalidRequest(f"The {role} could not be decoded as an image ({exc}).") from exc
 
 
+@dataclass(frozen=True)
+class LoraRef:
+    """A LoRA to apply: a .safetensors file or a hub id, and its weight (A1111's <lora:NAME:W>).
+
+    `name` is what A1111 writes between the angle brackets: the file's stem or the hub id.
+    """
+
+    source: str
+    weight: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.source, str) or not self.source.strip():
+            raise InvalidRequest("A LoRA needs a file or a hub id.")
+        if "<" in self.source or ">" in self.source or "\n" in self.source:
+            raise InvalidRequest(f"{self.source!r} is not a LoRA file or hub id.")
+        if isinstance(self.weight, bool) or not isinstance(self.weight, int | float) or not (
+            -MAX_LORA_WEIGHT <= self.weight <= MAX_LORA_WEIGHT
+        ):
+            raise InvalidRequest(f"A LoRA weight must be a number from -{MAX_LORA_WEIGHT:g} to "
+                                 f"{MAX_LORA_WEIGHT:g} (got {self.weight!r}).")
+
+    @property
+    def name(self) -> str:
+        path = Path(self.source)
+        return path.stem if path.suffix.lower() == ".safetensors" else self.source
+
+    @classmethod
+    def parse(cls, text: str) -> LoraRef:
+        """`PATH_OR_HUB_ID[:WEIGHT]`, as the CLI takes it; a Windows drive colon is kept."""
+        source, weight = text.strip(), 1.0
+        head, sep, tail = source.rpartition(":")
+        if sep and head and not tail.startswith(("\\", "/")):
+            try:
+                weight = float(tail)
+            except ValueError:
+                raise InvalidRequest(
+                    f"In the LoRA {text!r}, {tail!r} after the last ':' is not a weight; "
+                    "write PATH_OR_HUB_ID or PATH_OR_HUB_ID:WEIGHT, e.g. style.safetensors:0.8."
+                ) from None
+            source = head
+        return cls(source, weight)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"source": self.source, "name": self.name, "weight": self.weight}
+
+    @classmethod
+    def many_from_data(cls, data: Any) -> tuple[LoraRef, ...]:
+        if not isinstance(data, list | tuple):
+            raise InvalidRequest("`loras` must be a list of {source, weight} objects.")
+        refs = []
+        for item in data:
+            if isinstance(item, LoraRef):
+                refs.append(item)
+            elif isinstance(item, dict) and "source" in item:
+                refs.append(cls(item["source"], item.get("weight", 1.0)))
+            elif isinstance(item, list | tuple) and len(item) == 2:  # a spec's (source, weight)
+                refs.append(cls(*item))
+            else:
+                raise InvalidRequest("Each LoRA must be an object with a `source` and a `weight`.")
+        return tuple(refs)
+
+
 @dataclass(frozen=True, eq=False)
 class GenerationRequest:
     """What the user asked for. Validated when built, so a bad value never reaches a backend.
@@ -93,8 +157,8 @@ class GenerationRequest:
     negative_prompt: str = ""
     model: str = ""
     seed: int | None = None
-    steps: int = 30
-    guidance: float = 7.0
+    steps: int | None = None  # None: the model's own default (its family profile)
+    guidance: float | None = None  # None: the model's own default
     width: int = 1024
     height: int = 1024
     count: int = 1
@@ -102,8 +166,16 @@ class GenerationRequest:
     init_image: Image.Image | None = field(default=None, repr=False)
     strength: float = 0.75
     mask: Image.Image | None = field(default=None, repr=False)
+    # The prompt is an instruction about init_image ("make the background marble"), run on
+    # a model that edits by words (Qwen-Image-Edit, FLUX.1 Kontext, FLUX.2).
+    edit: bool = False
+    loras: tuple[LoraRef, ...] = ()
 
     def __post_init__(self) -> None:
+        if not (isinstance(self.loras, tuple)
+                and all(isinstance(lora, LoraRef) for lora in self.loras)):
+            # Saved requests (a batch job's spec, a PNG's JSON) carry LoRAs as plain objects.
+            object.__setattr__(self, "loras", LoraRef.many_from_data(self.loras))
         problems = self._problems()
         if problems:
             raise InvalidRequest(" ".join(problems))
@@ -126,12 +198,16 @@ class GenerationRequest:
             or not 0 <= self.seed <= MAX_SEED
         ):
             problems.append(f"The seed must be a whole number from 0 to {MAX_SEED}.")
-        if isinstance(self.steps, bool) or not isinstance(self.steps, int) or not (
-            1 <= self.steps <= MAX_STEPS
+        if self.steps is not None and (
+            isinstance(self.steps, bool) or not isinstance(self.steps, int)
+            or not 1 <= self.steps <= MAX_STEPS
         ):
             problems.append(
                 f"Steps must be a whole number from 1 to {MAX_STEPS} (got {self.steps}).")
-        if not isinstance(self.guidance, int | float) or not 0.0 <= self.guidance <= 30.0:
+        if self.guidance is not None and (
+            isinstance(self.guidance, bool) or not isinstance(self.guidance, int | float)
+            or not 0.0 <= self.guidance <= 30.0
+        ):
             problems.append(f"Guidance (CFG scale) must be between 0 and 30 (got {self.guidance}).")
         for name in ("width", "height"):
             side = getattr(self, name)
@@ -161,12 +237,23 @@ class GenerationRequest:
                 problems.append("A mask needs an init image to apply to.")
             elif not isinstance(self.mask, Image.Image) or self.mask.size != self.init_image.size:
                 problems.append("The mask must be an image of the same size as the init image.")
+        if self.edit and self.init_image is None:
+            problems.append("An edit by words needs the image to edit (an init image).")
+        if self.edit and self.mask is not None:
+            problems.append("An edit by words changes the whole image as the words say; it "
+                            "takes no mask. Use inpainting to change only a masked area.")
+        if len(self.loras) > MAX_LORAS:
+            problems.append(f"At most {MAX_LORAS} LoRAs can be stacked (got {len(self.loras)}).")
+        elif len({lora.name for lora in self.loras}) != len(self.loras):
+            problems.append("The same LoRA is listed twice; give it once with one weight.")
         return problems
 
     @property
     def mode(self) -> str:
         if self.mask is not None:
             return "inpaint"
+        if self.edit:
+            return "edit"
         if self.init_image is not None:
             return "img2img"
         return "txt2img"
@@ -193,8 +280,11 @@ class GenerationRequest:
         data["mode"] = self.mode
         data["init_image_size"] = list(self.init_image.size) if self.init_image else None
         data["mask_size"] = list(self.mask.size) if self.mask else None
-        if self.init_image is None:
+        if self.init_image is None or self.edit:
             data.pop("strength")
+        if not self.edit:
+            data.pop("edit")
+        data["loras"] = [lora.to_dict() for lora in self.loras]
         return data
 
     @classmethod
@@ -204,6 +294,18 @@ class GenerationRequest:
         if unknown:
             raise InvalidRequest(f"Unknown request fields: {', '.join(sorted(unknown))}.")
         return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def refuse_local_only(request: GenerationRequest, backend_label: str, *,
+                      edits: bool = False) -> None:
+    """LoRAs (and, where `edits` is False, editing by words) run on the local GPU only."""
+    if request.loras:
+        raise InvalidRequest(f"LoRAs run on the local GPU backend; {backend_label} cannot "
+                             "apply them. Switch to the local backend or leave out the LoRAs.")
+    if request.edit and not edits:
+        raise InvalidRequest(f"{backend_label} does not edit by words. Use the local backend "
+                             "with Qwen-Image-Edit, FLUX.1 Kontext or FLUX.2, or an inpainting "
+                             "task with a mask.")
 
 
 @dataclass(frozen=True)
@@ -264,6 +366,10 @@ class GenerationResult:
     model: str
     device: str
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    # The model's family ("flux1", "sdxl"…) and licence, where the backend knows them.
+    family: str = ""
+    licence: str = ""
+    commercial_use: bool | None = None
 
     @property
     def cost_per_image(self) -> float:

@@ -31,6 +31,7 @@ class Capabilities:
     img2img: bool = True
     inpaint: bool = True
     edit: bool = False  # instruction editing ("make the background a marble counter")
+    loras: bool = False
     fixed_sizes: bool = False  # the model accepts only the sizes it lists
     steps_apply: bool = True  # the steps field means something on this backend
     sampler_applies: bool = True
@@ -133,6 +134,39 @@ def check_local_model(model: str) -> None:
     from backends.local.sources import resolve
 
     resolve(model)
+
+
+def local_model_profile(model: str) -> Any:
+    """The FamilyProfile of a local model (None when unknown), from its files or the hub
+    cache only: never loads it, never goes online."""
+    from backends.errors import BackendError
+    from backends.local.hub import identify_hub_model
+    from backends.local.sources import resolve
+
+    try:
+        return identify_hub_model(resolve(model), network=False).profile
+    except BackendError:
+        return None
+    except ImportError:  # the cloud edition has no huggingface_hub to read a cache with
+        return None
+
+
+def model_profile(settings: Settings) -> Any:
+    """The family profile of the model the settings choose, where the backend runs models
+    of known families (the local GPU); None otherwise."""
+    if settings.backend != "local" or not settings.local.model:
+        return None
+    return local_model_profile(settings.local.model)
+
+
+def commercial_use_warning(settings: Settings) -> str:
+    """A warning when the chosen model's licence does not allow commercial use ("" if it
+    does, or is not known)."""
+    profile = model_profile(settings)
+    if profile is None or profile.commercial:
+        return ""
+    return (f"{profile.label} is under the {profile.licence}: {profile.licence_note} Images "
+            "for a shop's catalog are commercial use.")
 
 
 # --- SageMaker ----------------------------------------------------------------------------
@@ -304,7 +338,7 @@ KINDS: dict[str, BackendKind] = {
     "local": BackendKind(
         name="local", label="Local GPU",
         description="Runs on this computer with diffusers. Costs the electricity it draws.",
-        capabilities=Capabilities(one_at_a_time=True),
+        capabilities=Capabilities(one_at_a_time=True, edit=True, loras=True),
         build=_build_local, model_field="model", target_field="model", target_hint="",
         missing_target="no model set", setup_problem=_local_setup_problem),
     "sagemaker": BackendKind(

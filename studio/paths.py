@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
+
+from backends.resources import resources_dir as backends_resources_dir
 
 APP_NAME = "Studio"
 
@@ -33,11 +34,5 @@ def settings_path() -> Path:
 
 
 def resources_dir() -> Path:
-    """Bundled data (price book, presets, icons); STUDIO_RESOURCES overrides it when packaged."""
-    override = os.environ.get("STUDIO_RESOURCES")
-    if override:
-        return Path(override)
-    bundle = getattr(sys, "_MEIPASS", None)  # set by PyInstaller: the unpacked bundle's folder
-    if bundle:
-        return Path(bundle) / "resources"
-    return Path(__file__).resolve().parent.parent / "resources"
+    """Bundled data; one definition for the app and the backends (backends/resources.py)."""
+    return backends_resources_dir()

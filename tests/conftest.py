@@ -46,6 +46,26 @@ def tiny_sdxl_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_family_path(tmp_path_factory: pytest.TempPathFactory):
+    """tiny_family_path(NAME): a tiny diffusers folder of that family, built once a session."""
+    _needs_local_extra()
+    from tests.tiny_models import missing_requirement, save_tiny_pipeline
+
+    built: dict[str, Path] = {}
+
+    def path(family: str) -> Path:
+        why = missing_requirement(family)
+        if why:
+            pytest.skip(f"tiny {family} cannot be built here: {why}")
+        if family not in built:
+            built[family] = save_tiny_pipeline(
+                tmp_path_factory.mktemp("models") / f"tiny-{family}", family=family)
+        return built[family]
+
+    return path
+
+
+@pytest.fixture(scope="session")
 def local_backend_factory():
     _needs_local_extra()
     from backends.local import LocalBackend

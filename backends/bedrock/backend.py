@@ -41,6 +41,7 @@ from backends.types import (
     ProgressCallback,
     TaskInfo,
     Timings,
+    refuse_local_only,
 )
 
 # A body that fails every Stability model's schema: see test_connection.
@@ -241,6 +242,7 @@ class BedrockBackend:
         return model_spec(model_id)
 
     def _plan(self, request: GenerationRequest) -> Plan:
+        refuse_local_only(request, "Amazon Bedrock")
         return plan_generation(self._spec(request), self.task, request)
 
     def _refresh_lifecycle_if_stale(self) -> None:

@@ -9,12 +9,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from PIL import ImageOps
-
-from backends.errors import BackendUnavailable, Cancelled, InvalidRequest
+from backends.errors import BackendError, BackendUnavailable, Cancelled, InvalidRequest
+from backends.families import UNKNOWN_LICENCE, checked_with_defaults, with_generic_defaults
+from backends.local.calls import prepare_call
 from backends.local.cost import EnergyPrice, ThroughputMemory, energy_cost
 from backends.local.energy import EnergyReading, PowerReader, PowerSampler, default_meter
-from backends.local.pipelines import LoadedModel, PipelineCache
+from backends.local.hub import identify_hub_model
+from backends.local.loras import apply_loras
+from backends.local.pipelines import PipelineCache
 from backends.local.sources import ModelSource, resolve
 from backends.types import (
     BackendInfo,
@@ -92,7 +94,7 @@ class LocalBackend:
         device = self._device_choice.device if self._device_choice else (
             self._preferred_device or "cuda")
         seconds, measured = self._throughput.estimate(
-            (request.model or self.default_model, device), _work(request))
+            (request.model or self.default_model, device), _work(self._with_defaults(request)))
         how_long = "Energy for about" if measured else "Energy for a guessed"
         watts = self._measured_watts.get(device)
         cost = energy_cost(seconds, device, self.energy, estimated=True, how_long=how_long,
@@ -113,19 +115,30 @@ class LocalBackend:
         if not request.model:
             request = request.replace(model=self.default_model)
         source = resolve(request.model)
-        if request.mode != "txt2img" and int(request.steps * request.strength) < 1:
+        missing = local_dependencies_missing()
+        if missing:
+            raise BackendUnavailable(missing_dependencies_message(missing))
+        source = identify_hub_model(source)
+        request = checked_with_defaults(source.profile, request)
+        if request.mode in ("img2img", "inpaint") and int(request.steps * request.strength) < 1:
             raise InvalidRequest(
                 f"With strength {request.strength} only {request.steps * request.strength:.1f} "
                 "of the steps would run. Raise the steps or the strength so at least one runs."
             )
-        missing = local_dependencies_missing()
-        if missing:
-            raise BackendUnavailable(missing_dependencies_message(missing))
         with self._lock:  # one device, one generation at a time; waiting here is queue time
             queue_s = time.perf_counter() - submitted
             cancel.raise_if_cancelled()
             return self._generate_locked(request, source, on_progress, cancel, submitted,
                                          queue_s)
+
+    def _with_defaults(self, request: GenerationRequest) -> GenerationRequest:
+        """The request with its model's default steps, for estimates; never raises."""
+        try:
+            source = resolve(request.model or self.default_model)
+        except BackendError:
+            return with_generic_defaults(request)
+        profile = source.profile
+        return profile.with_defaults(request) if profile else with_generic_defaults(request)
 
     def unload(self) -> None:
         with self._lock:
@@ -157,7 +170,10 @@ class LocalBackend:
         device = self._device_choice
         loaded, load_s = self._cache.get(source, device, on_progress, cancel)
         cancel.raise_if_cancelled()
-        pipeline, kwargs = self._prepare(loaded, request)
+        profile = source.profile
+        label = profile.label if profile else source.display_name
+        loaded.loras = apply_loras(loaded.text2image, request.loras, loaded.loras, label)
+        pipeline, kwargs = prepare_call(loaded, request, profile)
         seeds = request.image_seeds()
         kwargs["generator"] = [torch.Generator("cpu").manual_seed(s) for s in seeds]
         clock = {"last_step": time.perf_counter()}
@@ -172,7 +188,8 @@ class LocalBackend:
                 if self.previews and "latents" in tensors:
                     from backends.local.preview import latent_preview
 
-                    preview = latent_preview(tensors["latents"], source.family)
+                    preview = latent_preview(tensors["latents"], source.family,
+                                             request.width, request.height)
                 on_progress(Progress("denoise", step + 1, total,
                                      f"Step {step + 1}/{total}", preview))
             return {}
@@ -182,7 +199,7 @@ class LocalBackend:
         try:
             with torch.inference_mode():
                 output = pipeline(**kwargs, callback_on_step_end=on_step_end,
-                                  callback_on_step_end_tensor_inputs=["latents"])
+                                  callback_on_step_end_tensor_inputs=_latents_input(pipeline))
         except _Interrupted:
             raise Cancelled("Generation cancelled.") from None
         except torch.OutOfMemoryError as exc:
@@ -206,33 +223,14 @@ class LocalBackend:
                            how_long="Energy for", measured_watts=watts)
         images = tuple(GeneratedImage(image, seed) for image, seed in zip(output.images, seeds,
                                                                           strict=True))
-        return GenerationResult(request=request, images=images, timings=timings, cost=cost,
-                                backend=self.name, model=source.display_name,
-                                device=device.label)
-
-    def _prepare(self, loaded: LoadedModel, request: GenerationRequest) -> tuple[Any, dict]:
-        from backends.local.schedulers import build_scheduler
-
-        pipeline = loaded.pipeline_for(request.mode)
-        pipeline.scheduler = build_scheduler(request.scheduler, loaded.base_scheduler_config)
-        kwargs: dict[str, Any] = {
-            "prompt": request.prompt,
-            "negative_prompt": request.negative_prompt or None,
-            "num_inference_steps": request.steps,
-            "guidance_scale": request.guidance,
-            "num_images_per_prompt": request.count,
-            "output_type": "pil",
-        }
-        size = (request.width, request.height)
-        if request.mode == "txt2img":
-            kwargs.update(width=request.width, height=request.height)
-        else:
-            # img2img takes its size from the image, so fit the source to the requested frame.
-            kwargs.update(image=ImageOps.fit(request.init_image, size), strength=request.strength)
-        if request.mode == "inpaint":
-            kwargs.update(mask_image=ImageOps.fit(request.mask, size), width=request.width,
-                          height=request.height)
-        return pipeline, kwargs
+        placement = loaded.placement.note
+        return GenerationResult(
+            request=request, images=images, timings=timings, cost=cost, backend=self.name,
+            model=source.display_name,
+            device=f"{device.label}, {placement}" if placement else device.label,
+            family=profile.name if profile else source.family,
+            licence=profile.licence if profile else UNKNOWN_LICENCE,
+            commercial_use=profile.commercial if profile else None)
 
 
 def _usable_watts(reading: EnergyReading | None, sampler: PowerSampler | None) -> float | None:
@@ -242,7 +240,13 @@ def _usable_watts(reading: EnergyReading | None, sampler: PowerSampler | None) -
     return reading.average_watts
 
 
+def _latents_input(pipeline: Any) -> list[str]:
+    """Ask for the latents in the step callback where the pipeline offers them (previews)."""
+    return ["latents"] if "latents" in getattr(pipeline, "_callback_tensor_inputs", ()) else []
+
+
 def _work(request: GenerationRequest) -> float:
     """Denoising work in step-megapixel-images, the unit throughput is learned in."""
-    steps = request.steps * (request.strength if request.mode != "txt2img" else 1.0)
+    strength = request.strength if request.mode in ("img2img", "inpaint") else 1.0
+    steps = (request.steps or 1) * strength
     return max(1.0, steps) * request.width * request.height / 1e6 * request.count

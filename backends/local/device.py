@@ -21,6 +21,9 @@ def choose_device(preferred: str | None = None) -> DeviceChoice:
                            "mps" if torch.backends.mps.is_available() else "cpu")
     if wanted == "cuda":
         name = torch.cuda.get_device_name(0)
+        # bf16 where the GPU has it (Ampere on): FLUX, Qwen-Image and Z-Image overflow fp16.
+        if torch.cuda.is_bf16_supported():
+            return DeviceChoice("cuda", torch.bfloat16, f"cuda ({name}) bf16")
         return DeviceChoice("cuda", torch.float16, f"cuda ({name}) fp16")
     if wanted == "mps":
         return DeviceChoice("mps", torch.float16, "mps (Apple GPU) fp16")

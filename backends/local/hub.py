@@ -7,7 +7,8 @@ import os
 from pathlib import Path
 
 from backends.errors import BackendUnavailable, Cancelled
-from backends.local.sources import PICKLE_SUFFIXES, pickle_refusal
+from backends.local.detect import family_from_configs
+from backends.local.sources import PICKLE_SUFFIXES, ModelSource, pickle_refusal, read_json
 from backends.types import CancelToken, Progress, ProgressCallback
 
 
@@ -15,8 +16,10 @@ def hub_offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
 
 
-def cached_snapshot(repo_id: str) -> Path | None:
-    """The local snapshot folder of a repo, or None when it has never been downloaded."""
+def cached_snapshot(repo_id: str, without: frozenset[str] = frozenset()) -> Path | None:
+    """The local snapshot folder of a repo, or None when it was never (fully) downloaded.
+
+    `without` names components whose weights are not needed (a single file brings them)."""
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import LocalEntryNotFoundError
 
@@ -24,7 +27,38 @@ def cached_snapshot(repo_id: str) -> Path | None:
         folder = Path(snapshot_download(repo_id, local_files_only=True))
     except (LocalEntryNotFoundError, FileNotFoundError, OSError):
         return None
-    return folder if (folder / "model_index.json").is_file() else None
+    if not (folder / "model_index.json").is_file():
+        return None
+    # A model component (it has a config.json) without weights was skipped by an earlier
+    # reference-only download: not enough to run the repo as a model of its own.
+    missing = [d.name for d in folder.iterdir() if d.is_dir() and not _skipped(d.name, without)
+               and (d / "config.json").is_file() and not any(d.glob("*.safetensors"))]
+    return None if missing else folder
+
+
+def identify_hub_model(source: ModelSource, *, network: bool = True) -> ModelSource:
+    """A hub model with its family, read from its small config files (cache first).
+
+    Only model_index.json and two component configs are fetched, so a sampler or mode the
+    family cannot do is refused before gigabytes of weights are downloaded. `network=False`
+    reads the cache only (for the window and estimates, which must not go online)."""
+    if source.kind != "hub" or source.family != "unknown":
+        return source
+    offline = hub_offline() or not network
+    family, variants = family_from_configs(
+        lambda rel: _hub_json(source.location, rel, offline), source.location)
+    return ModelSource("hub", source.location, family, variants)
+
+
+def _hub_json(repo_id: str, relpath: str, offline: bool) -> dict | None:
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, LocalEntryNotFoundError
+
+    try:
+        path = hf_hub_download(repo_id, relpath, local_files_only=offline)
+    except (EntryNotFoundError, LocalEntryNotFoundError, HfHubHTTPError, OSError, ValueError):
+        return None  # not fetched yet (offline), gated or absent: ensure_snapshot says why
+    return read_json(Path(path))
 
 
 def ensure_snapshot(
@@ -33,9 +67,13 @@ def ensure_snapshot(
     prefer_fp16: bool,
     on_progress: ProgressCallback | None,
     cancel: CancelToken,
+    without: frozenset[str] = frozenset(),
 ) -> tuple[Path, str | None]:
-    """Return (snapshot folder, weight variant), downloading only the files a pipeline needs."""
-    cached = cached_snapshot(repo_id)
+    """Return (snapshot folder, weight variant), downloading only the files a pipeline needs.
+
+    `without`: components whose weights to leave out (the transformer, when a single file
+    provides it and the repo only supplies text encoders, VAE and configs)."""
+    cached = cached_snapshot(repo_id, without)
     if cached is not None:
         return cached, _variant_in_folder(cached, prefer_fp16)
     if hub_offline():
@@ -53,7 +91,7 @@ def ensure_snapshot(
 
     try:
         files = [s.rfilename for s in HfApi().model_info(repo_id).siblings or []]
-        patterns, variant = _download_plan(repo_id, files, prefer_fp16)
+        patterns, variant = _download_plan(repo_id, files, prefer_fp16, without)
         folder = snapshot_download(
             repo_id, allow_patterns=patterns, tqdm_class=_progress_bar(on_progress, cancel)
         )
@@ -76,7 +114,7 @@ def ensure_snapshot(
 
 
 def _download_plan(
-    repo_id: str, files: list[str], prefer_fp16: bool
+    repo_id: str, files: list[str], prefer_fp16: bool, without: frozenset[str] = frozenset()
 ) -> tuple[list[str], str | None]:
     """Glob patterns for model_index.json, each component's configs, and one weight set."""
     if "model_index.json" not in files:
@@ -86,8 +124,8 @@ def _download_plan(
         )
     components = {f.split("/", 1)[0] for f in files if "/" in f}
     weights = {c: [f for f in files if f.startswith(c + "/") and f.endswith(".safetensors")]
-               for c in components}
-    for component in components:
+               if not _skipped(c, without) else [] for c in components}
+    for component in (c for c in components if not _skipped(c, without)):
         pickles = [f for f in files if f.startswith(component + "/")
                    and Path(f).suffix in PICKLE_SUFFIXES]
         if pickles and not weights[component]:
@@ -99,10 +137,17 @@ def _download_plan(
     patterns = ["model_index.json"]
     for component in components:
         patterns += [f"{component}/*.json", f"{component}/*.txt", f"{component}/*.model"]
+        if _skipped(component, without):
+            continue
         patterns += [f"{component}/*.fp16.safetensors"] if use_fp16 else [
             f for f in weights[component] if ".fp16." not in f
         ]
     return patterns, "fp16" if use_fp16 else None
+
+
+def _skipped(component: str, without: frozenset[str]) -> bool:
+    """`without` names components whose weights to leave out; "*" leaves out all of them."""
+    return "*" in without or component in without
 
 
 def _variant_in_folder(folder: Path, prefer_fp16: bool) -> str | None:

@@ -23,7 +23,9 @@ def build_scheduler(name: str | None, base_config: Any) -> Any:
     """A fresh scheduler for one run; None keeps the model's own scheduler type."""
     import diffusers
 
-    if name is None:
+    if name is None or str(base_config["_class_name"]).startswith("FlowMatch"):
+        # Flow-matching models (SD3, FLUX, Qwen-Image, Z-Image) run only their own
+        # flow-match Euler; their family profile allows "euler" alone, which means this.
         class_name, extra = base_config["_class_name"], {}
     else:
         class_name, extra = SCHEDULER_CLASSES[name]

@@ -13,24 +13,16 @@ import re
 import struct
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from backends.errors import BackendUnavailable, InvalidRequest
+from backends.families import FamilyProfile, family_profile
+from backends.local.detect import UNKNOWN, family_from_configs, family_from_tensors
 
 PICKLE_SUFFIXES = {".ckpt", ".bin", ".pt", ".pth", ".pkl", ".pickle"}
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]{0,95}/[\w.\-]{1,96}$")
 
-Family = Literal["sd1", "sd2", "sdxl", "unknown"]
 Kind = Literal["folder", "single_file", "hub"]
-
-_PIPELINE_FAMILIES: dict[str, Family] = {
-    "StableDiffusionPipeline": "sd1",
-    "StableDiffusionImg2ImgPipeline": "sd1",
-    "StableDiffusionInpaintPipeline": "sd1",
-    "StableDiffusionXLPipeline": "sdxl",
-    "StableDiffusionXLImg2ImgPipeline": "sdxl",
-    "StableDiffusionXLInpaintPipeline": "sdxl",
-}
 
 
 @dataclass(frozen=True)
@@ -39,8 +31,12 @@ class ModelSource:
 
     kind: Kind
     location: str
-    family: Family
-    turbo: bool
+    family: str  # a key of resources/models/families.json, or "unknown"
+    variants: tuple[str, ...] = ()
+
+    @property
+    def profile(self) -> FamilyProfile | None:
+        return family_profile(self.family, self.variants)
 
     @property
     def display_name(self) -> str:
@@ -85,7 +81,8 @@ def resolve(model: str) -> ModelSource:
             f"The model {model!r} was not found: no such file or folder, and it is not a "
             "Hugging Face hub id of the form owner/name."
         )
-    return ModelSource("hub", model, _family_from_name(model), _is_turbo(model))
+    # A hub model's family is read from its model_index.json once it is fetched (identify).
+    return ModelSource("hub", model, UNKNOWN)
 
 
 def _folder_source(path: Path) -> ModelSource:
@@ -109,62 +106,37 @@ def _folder_source(path: Path) -> ModelSource:
         pickles = [n for n in names if Path(n).suffix in PICKLE_SUFFIXES]
         if pickles and not has_safetensors:
             raise pickle_refusal(f"{path.name}/{component}/{pickles[0]}")
-    family = _PIPELINE_FAMILIES.get(str(index.get("_class_name")), "unknown")
-    if family == "sd1" and _is_sd2_folder(path):
-        family = "sd2"
-    return ModelSource("folder", str(path.resolve()), family, _is_turbo(path.name))
+    family, variants = family_from_configs(lambda rel: read_json(path / rel), path.name)
+    return ModelSource("folder", str(path.resolve()), family, variants)
 
 
-def _is_sd2_folder(path: Path) -> bool:
+def read_json(path: Path) -> dict[str, Any] | None:
+    """A small JSON config, or None when it is missing or unreadable."""
     try:
-        config = json.loads((path / "text_encoder" / "config.json").read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return False
-    # SD 2.x swapped CLIP ViT-L (768 wide) for OpenCLIP ViT-H (1024 wide).
-    return config.get("hidden_size") == 1024
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def _single_file_source(path: Path) -> ModelSource:
-    keys = safetensors_keys(path)
-    return ModelSource("single_file", str(path.resolve()), family_from_keys(keys),
-                       _is_turbo(path.name))
+    family, variants = family_from_tensors(safetensors_shapes(path), path.name)
+    return ModelSource("single_file", str(path.resolve()), family, variants)
 
 
-def safetensors_keys(path: Path) -> list[str]:
-    """Tensor names from a safetensors header, read without torch (8-byte length + JSON)."""
+def safetensors_shapes(path: Path) -> dict[str, list[int]]:
+    """Tensor names and shapes from a safetensors header, read without torch."""
     try:
         with path.open("rb") as handle:
             (length,) = struct.unpack("<Q", handle.read(8))
             if length > 100_000_000:
                 raise ValueError("header too large")
             header = json.loads(handle.read(length))
+        if not isinstance(header, dict):
+            raise ValueError("the header is not a table of tensors")
     except (OSError, ValueError, struct.error) as exc:
         raise InvalidRequest(
             f"{path.name!r} is not a readable .safetensors file ({exc})."
         ) from exc
-    return [k for k in header if k != "__metadata__"]
-
-
-def family_from_keys(keys: list[str]) -> Family:
-    if any(k.startswith("conditioner.embedders.1.") for k in keys):
-        return "sdxl"
-    if any(k.startswith("cond_stage_model.model.") for k in keys):
-        return "sd2"
-    if any(k.startswith("cond_stage_model.transformer.") for k in keys) or any(
-        k.startswith("model.diffusion_model.") for k in keys
-    ):
-        return "sd1"
-    return "unknown"
-
-
-def _family_from_name(name: str) -> Family:
-    lowered = name.lower()
-    if "xl" in lowered:
-        return "sdxl"
-    if "stable-diffusion-2" in lowered:
-        return "sd2"
-    return "unknown"
-
-
-def _is_turbo(name: str) -> bool:
-    return "turbo" in name.lower()
+    return {k: list(v.get("shape", [])) if isinstance(v, dict) else []
+            for k, v in header.items() if k != "__metadata__"}

@@ -89,7 +89,7 @@ def run_batch(args: argparse.Namespace) -> int:
 
 
 def _new_job(args: argparse.Namespace) -> int:
-    from studio.backend_kinds import create_backend
+    from studio.backend_kinds import commercial_use_warning, create_backend
     from studio.batch.catalog import load_catalog, parse_mapping
     from studio.batch.export import check_new_output
     from studio.batch.matrix import Axis
@@ -134,6 +134,9 @@ def _new_job(args: argparse.Namespace) -> int:
     items = prepared.items
     for line in prepared.preview(limit=3):
         print(f"  {line}", file=err)
+    licence_warning = commercial_use_warning(settings)
+    if licence_warning:
+        print(f"studio: warning: {licence_warning}", file=err)
     backend = create_backend(settings)
     loop = open_loop(settings)
     estimate = estimate_batch(backend, base_request, items, loop.library, spec.concurrency)

@@ -20,6 +20,10 @@ def add_generate_command(commands: Any) -> None:
     generate.add_argument("--seed", type=int, help="default: a random seed, which is recorded")
     generate.add_argument("--count", type=int, default=1, help="images with seeds seed, seed+1 …")
     generate.add_argument("--init-image", type=Path, help="image-to-image source")
+    generate.add_argument("--edit", metavar="TEXT",
+                          help="edit the --init-image as the words say (\"make the background "
+                               "a marble counter\"), on a model that edits by words: "
+                               "Qwen-Image-Edit, FLUX.1 Kontext, FLUX.2")
     generate.add_argument("--strength", type=float,
                           help="how far to move away from the init image (0–1]; default 0.75, "
                                "1 for product scenes")
@@ -36,6 +40,20 @@ def add_generate_command(commands: Any) -> None:
 
     add_product_arguments(generate)
     add_task_arguments(generate)
+
+
+def check_edit_arguments(args: argparse.Namespace) -> None:
+    if args.edit is None:
+        return
+    if not args.edit.strip():
+        raise InvalidRequest("--edit needs the words: what to change in the image.")
+    if args.init_image is None:
+        raise InvalidRequest("--edit changes an image: give it with --init-image PATH.")
+    clashes = [flag for flag, value in (("--prompt", args.prompt), ("--task", args.task),
+                                        ("--mask", args.mask), ("--strength", args.strength))
+               if value is not None]
+    if clashes:
+        raise InvalidRequest(f"--edit takes the words itself; leave out {', '.join(clashes)}.")
 
 
 def run_generate(args: argparse.Namespace) -> int:
@@ -58,12 +76,14 @@ def run_generate(args: argparse.Namespace) -> int:
         return run_product_generate(args, settings)
     info = (find_task(tasks_of(settings.backend), args.task, kind(settings.backend).label)
             if args.task is not None else None)
-    prompt, send_prompt = task_prompt(args, info)
+    check_edit_arguments(args)
+    prompt, send_prompt = (args.edit, True) if args.edit else task_prompt(args, info)
     request = GenerationRequest(
         prompt=prompt, negative_prompt=args.negative, seed=args.seed, count=args.count,
         init_image=load_image(args.init_image) if args.init_image else None,
         mask=load_image(args.mask, role="mask") if args.mask else None,
-        strength=pick(args.strength, 0.75), **request_fields(args, settings),
+        strength=pick(args.strength, 0.75), edit=bool(args.edit),
+        **request_fields(args, settings),
     )
     backend = create_backend(settings)
     if info is not None:

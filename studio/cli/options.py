@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from backends.errors import InvalidRequest
-from backends.types import SCHEDULERS
+from backends.types import SCHEDULERS, LoraRef
 from studio.backend_kinds import KINDS, request_model
 from studio.settings.values import BACKENDS
 
@@ -22,12 +22,18 @@ def add_generation_options(parser: argparse.ArgumentParser) -> None:
                                         "(default: the model set in Settings)")
     parser.add_argument("--backend", choices=list(BACKENDS),
                         help="default: the one in Settings")
-    parser.add_argument("--steps", type=int)
-    parser.add_argument("--guidance", type=float, help="CFG scale")
+    parser.add_argument("--steps", type=int, help="default: the model's own (e.g. 4 for FLUX.1 "
+                                                  "schnell, 30 for SDXL)")
+    parser.add_argument("--guidance", type=float,
+                        help="CFG scale, or the distilled guidance of FLUX; default: the "
+                             "model's own")
     parser.add_argument("--width", type=int)
     parser.add_argument("--height", type=int)
     parser.add_argument("--sampler", choices=sorted(SCHEDULERS), help="default: the model's own")
     parser.add_argument("--device", choices=["cuda", "mps", "cpu"])
+    parser.add_argument("--lora", action="append", default=[], metavar="PATH_OR_HUB_ID[:WEIGHT]",
+                        help="apply a LoRA (.safetensors file or hub id), weight 1 by default; "
+                             "repeat for several (local backend)")
     cloud = parser.add_argument_group("cloud backends (the chosen one's Settings section)")
     cloud.add_argument("--region", help="AWS region, e.g. us-east-1")
     cloud.add_argument("--profile", help="AWS profile for credentials or SSO")
@@ -65,6 +71,7 @@ def request_fields(args: argparse.Namespace, settings: Any,
         "width": pick(width, settings.default_width),
         "height": pick(height, settings.default_height),
         "scheduler": args.sampler,
+        "loras": tuple(LoraRef.parse(text) for text in args.lora),
     }
 
 

@@ -19,6 +19,10 @@ def record_json(record: Any, path: Path | None = None) -> dict[str, Any]:
         "prompt": record.prompt,
         "seed": record.seed,
         "model": record.model,
+        "family": record.family or None,
+        "licence": record.licence or None,
+        "commercial_use": record.commercial_use,
+        "loras": record.request.get("loras", []),
         "backend": record.backend,
         "device": record.device,
         "width": record.width,
@@ -38,8 +42,10 @@ def print_record(record: Any, as_json: bool, path: Path | None = None) -> None:
         print(json.dumps(record_json(record, path)), flush=True)
         return
     t = record.timings
-    print(f"{path or record.path}\n  seed {record.seed} · {record.model} on {record.backend} "
-          f"({record.device})\n  {t.total_s:.2f} s (load {t.load_s:.2f}, queue {t.queue_s:.2f}, "
+    family = f" · {record.family}, {record.licence}" if record.family else ""
+    print(f"{path or record.path}\n  seed {record.seed} · {record.model}{family} on "
+          f"{record.backend} ({record.device})\n  {t.total_s:.2f} s (load {t.load_s:.2f}, "
+          f"queue {t.queue_s:.2f}, "
           f"network {t.network_s:.2f}, inference {t.inference_s:.2f}, decode {t.decode_s:.2f}) · "
           # Six decimals: the exact figure a script or a spreadsheet adds up.
           f"${record.cost.usd:.6f} — {record.cost.basis}", flush=True)

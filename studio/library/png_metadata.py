@@ -19,7 +19,14 @@ from typing import Any, TypeVar
 from PIL import Image, PngImagePlugin, UnidentifiedImageError
 
 from backends.errors import InvalidRequest
-from backends.types import SCHEDULERS, Cost, GeneratedImage, GenerationRequest, GenerationResult
+from backends.types import (
+    SCHEDULERS,
+    Cost,
+    GeneratedImage,
+    GenerationRequest,
+    GenerationResult,
+    LoraRef,
+)
 
 PARAMETERS_KEY = "parameters"
 STUDIO_KEY = "studio"
@@ -30,6 +37,7 @@ NEGATIVE_PREFIX = "Negative prompt:"
 # The same key/value pattern AUTOMATIC1111 parses infotext with, so both read a line alike.
 _PARAM_RE = re.compile(r'\s*(\w[\w \-/]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)')
 _SIZE_RE = re.compile(r"^\s*(\d+)\s*x\s*(\d+)\s*$")
+_LORA_TAG_RE = re.compile(r"\s*<lora:([^:<>]+):(-?\d+(?:\.\d+)?)>")
 # A1111 treats the last line as settings only when it holds at least this many pairs.
 _MIN_SETTINGS_PAIRS = 3
 
@@ -64,13 +72,13 @@ def a1111_parameters(
     request: GenerationRequest, seed: int, *, model: str, backend: str, device: str
 ) -> str:
     """The AUTOMATIC1111 `parameters` text for one image of `request`, made with `seed`."""
-    settings: list[tuple[str, str]] = [
-        ("Steps", str(request.steps)),
-        ("Sampler", request.scheduler_label),
-        ("CFG scale", str(float(request.guidance))),
-        ("Seed", str(seed)),
-        ("Size", f"{request.width}x{request.height}"),
-    ]
+    settings: list[tuple[str, str]] = []
+    if request.steps is not None:
+        settings.append(("Steps", str(request.steps)))
+    settings.append(("Sampler", request.scheduler_label))
+    if request.guidance is not None:
+        settings.append(("CFG scale", str(float(request.guidance))))
+    settings += [("Seed", str(seed)), ("Size", f"{request.width}x{request.height}")]
     if model:
         settings.append(("Model", model))
     if request.mode in ("img2img", "inpaint"):
@@ -79,7 +87,9 @@ def a1111_parameters(
         settings.append(("Backend", backend))
     if device:
         settings.append(("Device", device))
-    lines = [request.prompt]
+    # A1111 keeps LoRAs in the prompt as <lora:NAME:WEIGHT>, which is how it reads them back.
+    tags = " ".join(f"<lora:{lora.name}:{lora.weight:g}>" for lora in request.loras)
+    lines = [f"{request.prompt} {tags}" if tags else request.prompt]
     if request.negative_prompt:
         lines.append(f"{NEGATIVE_PREFIX} {request.negative_prompt}")
     lines.append(", ".join(f"{key}: {_quote(value)}" for key, value in settings))
@@ -114,7 +124,15 @@ def parse_a1111_parameters(text: str) -> dict[str, str]:
     return parsed
 
 
-def _number(params: dict[str, str], key: str, kind: type[_Number], default: _Number) -> _Number:
+def split_lora_tags(prompt: str) -> tuple[str, tuple[LoraRef, ...]]:
+    """The prompt without A1111's <lora:NAME:WEIGHT> tags, and those LoRAs (by name)."""
+    loras = tuple(LoraRef(name.strip(), float(weight))
+                  for name, weight in _LORA_TAG_RE.findall(prompt))
+    return _LORA_TAG_RE.sub("", prompt).strip(), loras
+
+
+def _number(params: dict[str, str], key: str, kind: type[_Number],
+            default: _Number | None) -> _Number | None:
     raw = params.get(key, "")
     if not raw:
         return default
@@ -129,13 +147,15 @@ def _number(params: dict[str, str], key: str, kind: type[_Number], default: _Num
 def request_from_parameters(text: str) -> GenerationRequest:
     """A request that repeats the image described by A1111 infotext (minus any init image)."""
     params = parse_a1111_parameters(text)
+    prompt, loras = split_lora_tags(params["prompt"])
     fields: dict[str, Any] = {
-        "prompt": params["prompt"],
+        "prompt": prompt,
         "negative_prompt": params["negative_prompt"],
         "model": params.get("Model", ""),
-        "steps": _number(params, "Steps", int, 30),
-        "guidance": _number(params, "CFG scale", float, 7.0),
+        "steps": _number(params, "Steps", int, None),
+        "guidance": _number(params, "CFG scale", float, None),
         "scheduler": _SAMPLER_TO_SCHEDULER.get(params.get("Sampler", "")),
+        "loras": loras,
     }
     if "Seed" in params:
         fields["seed"] = _number(params, "Seed", int, 0)
@@ -173,6 +193,9 @@ def studio_json(
         "seed": image.seed,
         "backend": result.backend,
         "model": result.model,
+        "family": result.family,
+        "licence": result.licence,
+        "commercial_use": result.commercial_use,
         "device": result.device,
         "timings": result.timings.to_dict(),
         "cost": per_image.to_dict(),
@@ -241,6 +264,8 @@ def _request_from_studio(studio: dict[str, Any]) -> GenerationRequest:
     data = studio.get("request")
     if not isinstance(data, dict):
         raise InvalidRequest("its Studio metadata has no request")
+    # The image an edit started from is not inside the PNG; what is restored is the words.
+    data = {k: v for k, v in data.items() if k != "edit"}
     try:
         return GenerationRequest.from_dict(data)
     except TypeError as exc:

@@ -19,7 +19,7 @@ SELECT_IMAGES = """
            i.created_at, r.prompt, r.negative_prompt, r.model, r.backend, r.device, r.mode,
            r.load_s, r.queue_s, r.network_s, r.inference_s, r.decode_s, r.total_s, r.count,
            r.cost_usd, r.cost_basis, r.cost_estimated, r.estimate_usd, r.estimate_basis,
-           r.request_json
+           r.request_json, r.family, r.licence, r.commercial_use
 """
 
 
@@ -46,6 +46,9 @@ class ImageRecord:
     cost: Cost
     estimate: Cost | None
     request: dict[str, Any] = field(repr=False, hash=False)
+    family: str = ""  # "" where the backend did not say (cloud models, older rows)
+    licence: str = ""
+    commercial_use: bool | None = None
 
     @property
     def latency_s(self) -> float:
@@ -81,6 +84,8 @@ def image_record(row: sqlite3.Row, root: Path) -> ImageRecord:
         cost=Cost(row["cost_usd"] / share, row["cost_basis"], bool(row["cost_estimated"])),
         estimate=estimate,
         request=json.loads(row["request_json"]),
+        family=row["family"], licence=row["licence"],
+        commercial_use=None if row["commercial_use"] is None else bool(row["commercial_use"]),
     )
 
 
@@ -94,7 +99,8 @@ def run_row(run_id: str, result: GenerationResult, estimate: Cost | None,
         "model": result.model, "device": result.device, "mode": request.mode,
         "prompt": request.prompt, "negative_prompt": request.negative_prompt,
         "request_json": json.dumps(request.replace(seed=run_seed).to_dict(), ensure_ascii=False),
-        "seed": run_seed, "steps": request.steps, "guidance": float(request.guidance),
+        # 0 where the backend takes no steps or guidance (Bedrock); request_json keeps None.
+        "seed": run_seed, "steps": request.steps or 0, "guidance": float(request.guidance or 0),
         "width": request.width, "height": request.height, "count": len(result.images),
         **result.timings.to_dict(),
         "cost_usd": result.cost.usd, "cost_basis": result.cost.basis,
@@ -102,4 +108,6 @@ def run_row(run_id: str, result: GenerationResult, estimate: Cost | None,
         "estimate_usd": estimate.usd if estimate else None,
         "estimate_basis": estimate.basis if estimate else None,
         "init_image_path": init_rel,
+        "family": result.family, "licence": result.licence,
+        "commercial_use": None if result.commercial_use is None else int(result.commercial_use),
     }

@@ -9,7 +9,7 @@ import sqlite_utils
 
 from studio.library.errors import LibraryError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 # Hand-written DDL rather than sqlite-utils' create(): it needs AUTOINCREMENT (a deleted
@@ -68,6 +68,14 @@ _SCHEMA_V1 = (
 )
 
 
+# Version 2: the model's family and licence with every run (what it may be used for).
+_MODEL_FACTS_COLUMNS = {
+    "family": "TEXT NOT NULL DEFAULT ''",
+    "licence": "TEXT NOT NULL DEFAULT ''",
+    "commercial_use": "INTEGER",  # 1 allowed, 0 not, NULL unknown
+}
+
+
 def migrate(conn: sqlite3.Connection, db_path: Path) -> None:
     """Bring the database at `conn` to SCHEMA_VERSION, or refuse one from a newer Studio."""
     version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -80,6 +88,10 @@ def migrate(conn: sqlite3.Connection, db_path: Path) -> None:
     # is repaired by the next open instead of needing one big DDL transaction.
     for statement in _SCHEMA_V1:
         conn.execute(statement)
+    present = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
+    for column, kind in _MODEL_FACTS_COLUMNS.items():
+        if column not in present:
+            conn.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
     db = sqlite_utils.Database(conn)
     if not db["runs_fts"].exists():
         # FTS5 maps to runs by rowid, which VACUUM may renumber on a table with a TEXT

@@ -60,19 +60,25 @@ class CostSettings:
     bedrock_usd_per_image: float | None = None  # every image of the chosen Bedrock model
 
 
+SETTINGS_FORMAT = 2
+
+
 @dataclass(frozen=True)
 class Settings:
     backend: str = "local"
     library_folder: str = ""  # "" means STUDIO_HOME/library
     electricity_usd_per_kwh: float | None = None  # None: the price book's default
-    default_steps: int = 30
-    default_guidance: float = 7.0
+    # None: each model's own default (its family profile), which is what most users want:
+    # FLUX.1 schnell takes 4 steps, SDXL 30, Qwen-Image 50.
+    default_steps: int | None = None
+    default_guidance: float | None = None
     default_width: int = 1024
     default_height: int = 1024
     local: LocalSettings = field(default_factory=LocalSettings)
     sagemaker: SageMakerSettings = field(default_factory=SageMakerSettings)
     bedrock: BedrockSettings = field(default_factory=BedrockSettings)
     costs: CostSettings = field(default_factory=CostSettings)
+    format: int = SETTINGS_FORMAT
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
@@ -104,7 +110,12 @@ def save_settings(settings: Settings, path: Path | None = None) -> None:
 def settings_from_dict(data: dict[str, Any]) -> Settings:
     """Settings from saved JSON (a settings file, a batch job's spec), keeping defaults for
     missing, unknown or mistyped values."""
-    return _from_dict(Settings, data)
+    if data.get("format", 1) < 2:
+        # Format 1 saved 30 steps and CFG 7 whether or not the user chose them; they were
+        # the app's defaults, not a choice, so they give way to each model's own.
+        data = {k: v for k, v in data.items()
+                if (k, v) not in (("default_steps", 30), ("default_guidance", 7.0))}
+    return _from_dict(Settings, {**data, "format": SETTINGS_FORMAT})
 
 
 def _from_dict(cls: type, data: dict[str, Any]) -> Any:

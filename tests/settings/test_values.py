@@ -24,9 +24,19 @@ def test_unknown_and_mistyped_values_keep_their_defaults(studio_home) -> None:
         "local": {"model": "m", "device_watts": 120}, "sagemaker": "not a section",
     }))
     settings = load_settings()
-    assert settings.default_steps == 30
+    assert settings.default_steps is None  # the model's own default
     assert settings.local.model == "m" and settings.local.device_watts == 120
     assert settings.sagemaker == Settings().sagemaker
+
+
+def test_the_old_automatic_defaults_give_way_to_each_models_own(studio_home) -> None:
+    studio_home.mkdir(parents=True, exist_ok=True)
+    (studio_home / "settings.json").write_text(json.dumps(
+        {"backend": "local", "default_steps": 30, "default_guidance": 7.0}))
+    settings = load_settings()
+    assert (settings.default_steps, settings.default_guidance) == (None, None)
+    save_settings(settings.replace(default_steps=30))  # chosen now, in format 2: kept
+    assert load_settings().default_steps == 30
 
 
 def test_a_damaged_file_is_set_aside_not_lost(studio_home) -> None:

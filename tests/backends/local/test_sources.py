@@ -10,11 +10,12 @@ from backends import BackendUnavailable, InvalidRequest
 from backends.local.sources import resolve
 
 
-def _write_safetensors(path: Path, keys: list[str]) -> Path:
-    header = {k: {"dtype": "F32", "shape": [1], "data_offsets": [4 * i, 4 * i + 4]}
-              for i, k in enumerate(keys)}
+def _write_safetensors(path: Path, keys: list[str] | dict[str, list[int]]) -> Path:
+    shapes = keys if isinstance(keys, dict) else {k: [1] for k in keys}
+    header = {k: {"dtype": "F32", "shape": shape, "data_offsets": [4 * i, 4 * i + 4]}
+              for i, (k, shape) in enumerate(shapes.items())}
     raw = json.dumps(header).encode()
-    path.write_bytes(struct.pack("<Q", len(raw)) + raw + b"\0" * 4 * len(keys))
+    path.write_bytes(struct.pack("<Q", len(raw)) + raw + b"\0" * 4 * len(shapes))
     return path
 
 
@@ -46,7 +47,8 @@ def test_a_diffusers_folder_is_recognised_with_its_family(tmp_path) -> None:
     folder = _diffusers_folder(tmp_path / "my-sdxl-turbo", "StableDiffusionXLPipeline",
                                "diffusion_pytorch_model.safetensors")
     source = resolve(str(folder))
-    assert (source.kind, source.family, source.turbo) == ("folder", "sdxl", True)
+    assert (source.kind, source.family, source.variants) == ("folder", "sdxl", ("turbo",))
+    assert source.profile.steps == 1 and source.profile.guidance == 0.0
     assert source.display_name == "my-sdxl-turbo"
 
 
