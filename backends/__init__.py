@@ -16,6 +16,7 @@ from backends.types import (
     GeneratedImage,
     GenerationRequest,
     GenerationResult,
+    LoraRef,
     Progress,
     ProgressCallback,
     Timings,
@@ -26,6 +27,6 @@ from backends.types import (
 __all__ = [
     "SCHEDULERS", "Backend", "BackendError", "BackendInfo", "BackendUnavailable", "CancelToken",
     "Cancelled", "Cost", "GeneratedImage", "GenerationRequest", "GenerationResult",
-    "InvalidRequest", "Progress", "ProgressCallback", "Timings", "TransientError",
+    "InvalidRequest", "LoraRef", "Progress", "ProgressCallback", "Timings", "TransientError",
     "decode_image", "load_image",
 ]

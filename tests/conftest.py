@@ -66,6 +66,39 @@ def tiny_family_path(tmp_path_factory: pytest.TempPathFactory):
 
 
 @pytest.fixture(scope="session")
+def tiny_lora(tiny_family_path, tmp_path_factory: pytest.TempPathFactory):
+    """tiny_lora(FAMILY): a rank-4 LoRA .safetensors for that tiny family, random (not zero),
+    so it changes pixels; saved with diffusers' own save_lora_weights."""
+    built: dict[str, Path] = {}
+
+    def path(family: str) -> Path:
+        if family not in built:
+            built[family] = _save_tiny_lora(tiny_family_path(family),
+                                             tmp_path_factory.mktemp(f"lora-{family}"))
+        return built[family]
+
+    return path
+
+
+def _save_tiny_lora(pipeline_folder: Path, out: Path) -> Path:
+    import torch
+    from diffusers import DiffusionPipeline
+    from peft import LoraConfig
+    from peft.utils import get_peft_model_state_dict
+
+    pipeline = DiffusionPipeline.from_pretrained(pipeline_folder)
+    denoiser = "unet" if hasattr(pipeline, "unet") else "transformer"
+    model = getattr(pipeline, denoiser)
+    torch.manual_seed(0)
+    model.add_adapter(LoraConfig(r=4, lora_alpha=4, init_lora_weights=False,
+                                 target_modules=["to_q", "to_k", "to_v", "to_out.0"]))
+    type(pipeline).save_lora_weights(
+        out, **{f"{denoiser}_lora_layers": get_peft_model_state_dict(model)},
+        weight_name="style.safetensors", safe_serialization=True)
+    return out / "style.safetensors"
+
+
+@pytest.fixture(scope="session")
 def local_backend_factory():
     _needs_local_extra()
     from backends.local import LocalBackend

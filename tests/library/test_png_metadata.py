@@ -233,3 +233,15 @@ def test_request_from_png_rejects_files_without_settings(tmp_path: Path) -> None
 
     with pytest.raises(InvalidRequest, match="does not exist"):
         request_from_png(tmp_path / "missing.png")
+
+
+def test_a1111_lora_tags_come_back_as_loras_and_leave_the_prompt() -> None:
+    from studio.library.png_metadata import request_from_parameters
+
+    request = request_from_parameters(
+        "a mug <lora:studio-light:0.65> on oak <lora:grain:-1>\n"
+        "Steps: 4, Sampler: Euler, Seed: 1, Size: 64x64")
+    assert request.prompt == "a mug on oak"
+    assert [(lora.source, lora.weight) for lora in request.loras] == [
+        ("studio-light", 0.65), ("grain", -1.0)]
+    assert request.guidance is None  # not in the text: the model's own default

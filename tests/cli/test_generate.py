@@ -1,0 +1,74 @@
+"""`studio generate` with today's families: defaults, licence, editing by words and LoRAs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from studio.cli.main import main
+from studio.library.png_metadata import request_from_png
+
+SMALL = ["--width", "64", "--height", "64", "--device", "cpu", "--json"]
+
+
+def _lines(capsys) -> list[dict]:
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+
+
+def test_a_family_runs_without_steps_or_guidance_and_says_family_and_licence(
+        tiny_family_path, capsys) -> None:
+    code = main(["generate", "--model", str(tiny_family_path("flux1")), "--prompt", "a mug",
+                 "--seed", "1", *SMALL])
+    assert code == 0
+    (line,) = _lines(capsys)
+    assert (line["family"], line["licence"], line["commercial_use"]) == (
+        "flux1-schnell", "Apache-2.0", True)
+    assert (line["steps"], line["guidance"]) == (4, 0.0)
+
+
+def test_edit_by_words_from_the_cli(tiny_family_path, tmp_path, capsys) -> None:
+    photo = tmp_path / "bag.png"
+    Image.new("RGB", (64, 64), (180, 90, 30)).save(photo)
+    code = main(["generate", "--model", str(tiny_family_path("flux1-kontext")), "--init-image",
+                 str(photo), "--edit", "make the background a marble counter", "--steps", "2",
+                 *SMALL])
+    assert code == 0
+    (line,) = _lines(capsys)
+    assert line["mode"] == "edit" and line["family"] == "flux1-kontext"
+    assert line["prompt"] == "make the background a marble counter"
+    assert line["commercial_use"] is False
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--edit", "make it blue"], "give it with --init-image"),
+    (["--edit", "make it blue", "--init-image", "{photo}", "--prompt", "x"], "leave out --prompt"),
+    (["--prompt", "x", "--sampler", "euler_a"], "cannot use the sampler 'euler_a'"),
+    (["--prompt", "x", "--lora", "style.safetensors:heavy"], "is not a weight"),
+    (["--prompt", "x", "--lora", "style.ckpt"], "pickle"),
+])
+def test_bad_edits_samplers_and_loras_exit_2_with_a_reason(tiny_family_path, tmp_path, capsys,
+                                                           args, message) -> None:
+    photo = tmp_path / "bag.png"
+    Image.new("RGB", (64, 64)).save(photo)
+    args = [a.replace("{photo}", str(photo)) for a in args]
+    code = main(["generate", "--model", str(tiny_family_path("flux1")), *args, *SMALL])
+    assert code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_a_lora_from_the_cli_is_recorded_and_restored_from_the_png(
+        tiny_family_path, tiny_lora, capsys) -> None:
+    lora = tiny_lora("flux1")
+    code = main(["generate", "--model", str(tiny_family_path("flux1")), "--prompt", "a mug",
+                 "--lora", f"{lora}:0.7", "--steps", "2", *SMALL])
+    assert code == 0
+    (line,) = _lines(capsys)
+    assert line["loras"] == [{"source": str(lora), "name": "style", "weight": 0.7}]
+    with Image.open(line["library_path"]) as image:
+        assert image.text["parameters"].startswith("a mug <lora:style:0.7>\n")
+    restored = request_from_png(Path(line["library_path"]))
+    assert [(x.source, x.weight) for x in restored.loras] == [(str(lora), 0.7)]
+    assert restored.prompt == "a mug"
