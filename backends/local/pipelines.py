@@ -172,6 +172,14 @@ def _load_main(
         return _load_single_file(source, device, kwargs, on_progress, cancel)
     except (InvalidRequest, BackendUnavailable, Cancelled):
         raise
+    except ImportError as exc:
+        # transformers 5 builds Qwen-Image-Edit's processor and FLUX.2's tokenizer only with
+        # torchvision, which the 'local' extra leaves out (its wheels are tied to one torch).
+        raise BackendUnavailable(
+            f"Loading {source.display_name!r} needs a package this install lacks ({exc}). "
+            "Qwen-Image-Edit and FLUX.2 [dev] need torchvision: install the build that matches "
+            "your torch (pip install torchvision)."
+        ) from exc
     except (OSError, ValueError, TypeError) as exc:
         raise BackendUnavailable(
             f"Could not load the model {source.display_name!r}: {exc}"

@@ -23,6 +23,7 @@ CASES = {
     "flux1-fill": ("flux1-fill", "inpaint"),
     "flux1-kontext": ("flux1-kontext", "edit"),
     "flux2-klein": ("flux2-klein", "edit"),
+    "flux2": ("flux2", "txt2img"),
     "qwen-image": ("qwen-image", "txt2img"),
     "qwen-image-edit": ("qwen-image-edit", "edit"),
     "qwen-image-edit-plus": ("qwen-image-edit-plus", "edit"),
@@ -67,7 +68,8 @@ def test_each_family_runs_with_its_own_defaults_and_says_its_licence(
 
 
 def _split(name: str) -> tuple[str, tuple[str, ...]]:
-    for family in sorted(("sd1", "sd2", "sdxl", "sd3", "flux1", "flux2-klein", "qwen-image-edit",
+    for family in sorted(("sd1", "sd2", "sdxl", "sd3", "flux1", "flux2", "flux2-klein",
+                          "qwen-image-edit",
                           "qwen-image", "z-image"), key=len, reverse=True):
         if name == family or name.startswith(family + "-"):
             rest = name[len(family) + 1:]

@@ -1,0 +1,3 @@
+from tests.tiny_models import main
+
+main()
