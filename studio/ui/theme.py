@@ -33,6 +33,8 @@ DARK: dict[QPalette.ColorRole, str] = {
     Role.LinkVisited: "#c4b5fd",
 }
 DISABLED_TEXT = {"light": "#a3a3ad", "dark": "#6b6b75"}
+# Amber that reads on both palettes: a licence to check, not an error.
+WARNING_COLOR = "#d97706"
 
 
 def palette_for(scheme: str) -> QPalette:

@@ -6,7 +6,14 @@ from datetime import UTC, datetime
 
 from PIL import Image
 
-from backends.types import Cost, GeneratedImage, GenerationRequest, GenerationResult, Timings
+from backends.types import (
+    Cost,
+    GeneratedImage,
+    GenerationRequest,
+    GenerationResult,
+    LoraRef,
+    Timings,
+)
 from studio.library import ImageRecord, Library
 
 T0 = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
@@ -29,8 +36,8 @@ def record_images(
     model: str = "sd-turbo",
     backend: str = "local",
     device: str = "cuda",
-    steps: int = 30,
-    guidance: float = 7.0,
+    steps: int | None = 30,
+    guidance: float | None = 7.0,
     scheduler: str | None = "euler_a",
     size: tuple[int, int] = (96, 64),
     timings: Timings = TIMINGS,
@@ -38,12 +45,16 @@ def record_images(
     estimate: Cost | None = None,
     init_image: Image.Image | None = None,
     strength: float = 0.75,
+    loras: tuple[LoraRef, ...] = (),
+    family: str = "",
+    licence: str = "",
+    commercial_use: bool | None = None,
 ) -> list[ImageRecord]:
     width, height = size
     request = GenerationRequest(
         prompt=prompt, negative_prompt=negative, model=model, seed=seed, steps=steps,
         guidance=guidance, width=width, height=height, count=count, scheduler=scheduler,
-        init_image=init_image, strength=strength,
+        init_image=init_image, strength=strength, loras=loras,
     )
     result = GenerationResult(
         request=request,
@@ -51,6 +62,7 @@ def record_images(
         timings=timings,
         cost=cost or Cost(0.04 * count, "4 cents an image on the test price book", False),
         backend=backend, model=model, device=device, created_at=T0,
+        family=family, licence=licence, commercial_use=commercial_use,
     )
     return library.record(result, estimate=estimate)
 

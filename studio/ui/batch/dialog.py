@@ -11,7 +11,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
@@ -31,7 +32,7 @@ from PySide6.QtWidgets import (
 
 from backends.errors import BackendError, InvalidRequest
 from backends.types import GenerationRequest, random_seed
-from studio.backend_kinds import request_model
+from studio.backend_kinds import commercial_use_warning, request_model
 from studio.batch.catalog import load_catalog, parse_mapping
 from studio.batch.export import Exporter, check_new_output
 from studio.batch.matrix import Axis
@@ -179,7 +180,9 @@ class BatchDialog(QDialog):
             self.preview_text.setPlainText(str(exc))
             self.start_button.setEnabled(False)
             return None
-        lines = [f"{prepared.catalog.kind}: {len(prepared.catalog.products)} products",
+        warning = commercial_use_warning(self._settings())
+        lines = [*([f"⚠ {warning}", ""] if warning else []),
+                 f"{prepared.catalog.kind}: {len(prepared.catalog.products)} products",
                  *(f"skipped {p}" for p in prepared.catalog.problems), "",
                  *prepared.preview(), "", estimate.describe()]
         self.preview_text.setPlainText("\n".join(lines))
@@ -201,9 +204,26 @@ class BatchDialog(QDialog):
         except BackendError as exc:
             self.status.setText(str(exc))
             return None
+        warning = commercial_use_warning(self._settings())
+        if warning and not self._confirm_licence(warning):
+            self.status.setText("Not started: the model's licence does not allow commercial "
+                                "use. Choose another model in Settings, or start anyway.")
+            return None
         job_id = self.store.create_job(spec.catalog, str(out), spec.to_dict(), prepared.items)
         self.run_job(job_id)
         return job_id
+
+    def _confirm_licence(self, warning: str) -> bool:
+        """Ask before a batch on a model whose licence forbids commercial use."""
+        box = QMessageBox(QMessageBox.Icon.Warning, "Non-commercial model",
+                          f"{warning}\n\nStart the batch anyway?", parent=self)
+        box.setObjectName("licenceWarning")
+        start = box.addButton("Start anyway", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.setWindowModality(Qt.WindowModality.WindowModal)
+        box.exec()
+        return box.clickedButton() is start
 
     def run_job(self, job_id: int) -> None:
         """Start (or continue) a stored job in the background."""

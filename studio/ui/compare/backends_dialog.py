@@ -93,7 +93,10 @@ class CompareBackendsDialog(QDialog):
 
     def _request_for(self, name: str) -> GenerationRequest:
         settings = self.context.settings.settings.replace(backend=name)
-        return self.request.replace(model=request_model(settings))
+        # LoRAs apply where the backend can load them; elsewhere the prompt runs without,
+        # as steps and sampler are ignored where they mean nothing.
+        loras = self.request.loras if KINDS[name].capabilities.loras else ()
+        return self.request.replace(model=request_model(settings), loras=loras)
 
     def _describe(self, name: str) -> str:
         row = KINDS[name]

@@ -73,15 +73,19 @@ def compare_rows(records: Sequence[ImageRecord]) -> list[Row]:
     if any(r.negative_prompt for r in records):
         add("Negative prompt", lambda r: r.negative_prompt or "—")
     add("Model", lambda r: r.model or "—")
+    if any(r.licence for r in records):
+        add("Licence", lambda r: r.licence or "—")
     add("Backend", lambda r: r.backend)
     add("Device", lambda r: r.device or "—")
     add("Mode", lambda r: r.mode)
     add("Seed", lambda r: str(r.seed))
-    add("Steps", lambda r: str(r.request.get("steps", "—")))
+    add("Steps", record_text.steps_text)
     add("CFG scale", record_text.guidance_text)
     add("Sampler", record_text.sampler_label)
     add("Size", record_text.size_text)
     add("Images in run", lambda r: str(r.request.get("count", 1)))
+    if any(r.request.get("loras") for r in records):
+        add("LoRAs", lambda r: record_text.loras_text(r) or "—")
     if any(r.mode != "txt2img" for r in records):
         add("Strength", _strength)
     add("Latency", lambda r: record_text.format_seconds(r.timings.total_s))

@@ -41,6 +41,7 @@ class DetailPanel(QWidget):
     variations_requested = Signal(object, int)  # ImageRecord, how many seed variations
     init_image_requested = Signal(object)  # ImageRecord: use as img2img init image
     task_requested = Signal(object, str)  # ImageRecord, task name
+    edit_requested = Signal(object, str)  # ImageRecord, instruction
     exported = Signal(object, object)  # ImageRecord, Path written
 
     def __init__(self, library: Library | LibraryNotifier,
@@ -50,7 +51,7 @@ class DetailPanel(QWidget):
         self.image_view = ImageView()
         self.image_actions = RecordActions(self.notifier, self.image_view, self)
         for name in ("reuse_requested", "keep_seed_requested", "variations_requested",
-                     "init_image_requested", "task_requested", "exported"):
+                     "init_image_requested", "task_requested", "edit_requested", "exported"):
             getattr(self.image_actions, name).connect(getattr(self, name))
         # Delete works wherever the focus is inside the panel.
         self.addAction(self.image_actions.delete_action)
@@ -99,6 +100,10 @@ class DetailPanel(QWidget):
     def set_tasks(self, title: str, tasks: list[TaskInfo]) -> None:
         """The tasks the image's menu offers (the current backend's edits, upscales…)."""
         self.image_actions.set_tasks(title, tasks)
+
+    def set_edit_support(self, available: bool, note: str = "") -> None:
+        """Whether "Edit with words…" is offered, and what it says (see RecordActions)."""
+        self.image_actions.set_edit_support(available, note)
 
     @property
     def value_labels(self) -> dict[str, QLabel]:
@@ -172,6 +177,7 @@ class DetailPanel(QWidget):
         pair.addWidget(actions.variations_box)
         iterate.addWidget(variations)
         iterate.addWidget(_button(actions.init_image_action))
+        iterate.addWidget(_button(actions.edit_action))
         column.addLayout(iterate)
         files = FlowLayout()
         for action in (actions.favourite_action, actions.copy_action, actions.export_action,

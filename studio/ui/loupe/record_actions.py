@@ -21,11 +21,13 @@ from studio.atomic import write_bytes_atomic
 from studio.library import ImageRecord, LibraryError
 from studio.library.notifier import LibraryNotifier
 from studio.ui.loupe import record_text
+from studio.ui.loupe.edit_dialog import EditDialog
 from studio.ui.loupe.image_view import ImageView, read_image
 
 log = logging.getLogger(__name__)
 
 DEFAULT_VARIATIONS = 4
+EDIT_TIP = "Change this image by an instruction, e.g. “make the background marble”"
 
 
 def export_record(record: ImageRecord, target: Path) -> Path:
@@ -44,6 +46,7 @@ class RecordActions(QObject):
     variations_requested = Signal(object, int)  # ImageRecord, how many seed variations
     init_image_requested = Signal(object)  # ImageRecord: use as img2img init image
     task_requested = Signal(object, str)  # ImageRecord, task name: run a task on it
+    edit_requested = Signal(object, str)  # ImageRecord, instruction: edit it by words
     exported = Signal(object, object)  # ImageRecord, Path written
 
     def __init__(self, notifier: LibraryNotifier, image_view: ImageView,
@@ -54,6 +57,9 @@ class RecordActions(QObject):
         self._window = window  # what dialogs and messages are shown over
         self._record: ImageRecord | None = None
         self._export_dir: Path | None = None
+        self._edit_available = False
+        self._edit_note = ""
+        self.edit_dialog: EditDialog | None = None
         self.variations_box = QSpinBox()
         self.variations_box.setRange(1, MAX_COUNT)
         self.variations_box.setValue(DEFAULT_VARIATIONS)
@@ -72,8 +78,20 @@ class RecordActions(QObject):
             action.setEnabled(record is not None)
         self.variations_box.setEnabled(record is not None)
         self.task_menu_action.setEnabled(record is not None)
+        self.edit_action.setEnabled(record is not None and self._edit_available)
         if record is not None:
             self.show_favourite(record.favourite)
+
+    def set_edit_support(self, available: bool, note: str = "") -> None:
+        """Whether the current backend edits by words. Not available: `note` says why (the
+        greyed action's tooltip). Available: `note`, if any, warns in the dialog (a model
+        that will refuse)."""
+        self._edit_available = available
+        self._edit_note = note
+        self.edit_action.setEnabled(self._record is not None and available)
+        tip = EDIT_TIP if available else note
+        self.edit_action.setToolTip(tip)
+        self.edit_action.setStatusTip(tip)
 
     def record_actions(self) -> list[QAction]:
         return [
@@ -132,6 +150,8 @@ class RecordActions(QObject):
         self.init_image_action = self._action(
             "Use as init image", "Start an image-to-image run from this image",
             lambda: self._emit_with_record(self.init_image_requested))
+        self.edit_action = self._action("Edit with words…", EDIT_TIP, self.ask_edit)
+        self.edit_action.setEnabled(False)
         self.task_menu = QMenu("Task", self._window)
         self.task_menu.setToolTipsVisible(True)
         self.task_menu_action = self.task_menu.menuAction()
@@ -157,7 +177,7 @@ class RecordActions(QObject):
             separators.append(separator)
         self._menu_actions = [
             self.reuse_action, self.keep_seed_action, self.variations_action,
-            self.init_image_action, self.task_menu_action, separators[0],
+            self.init_image_action, self.edit_action, self.task_menu_action, separators[0],
             self.favourite_action, self.copy_action, self.export_action,
             self.open_folder_action, separators[1], self.delete_action,
         ]
@@ -171,6 +191,21 @@ class RecordActions(QObject):
     def _request_task(self, name: str) -> None:
         if self._record is not None:
             self.task_requested.emit(self._record, name)
+
+    def ask_edit(self) -> EditDialog | None:
+        """Ask for the instruction (window-modal, not blocking); OK emits edit_requested."""
+        record = self._record
+        if record is None or not self._edit_available:
+            return None
+        if self.edit_dialog is not None:
+            self.edit_dialog.close()
+            self.edit_dialog.deleteLater()
+        dialog = EditDialog(record.path.name, self._edit_note, self._window)
+        dialog.accepted.connect(
+            lambda: self.edit_requested.emit(record, dialog.instruction()))
+        self.edit_dialog = dialog
+        dialog.open()
+        return dialog
 
     def _request_variations(self) -> None:
         if self._record is not None:

@@ -1,5 +1,6 @@
-"""How one image was made, as the loupe's side panel reads: prompt, parameters, timing,
-cost and origin. Text only; the actions live with the panel that owns this widget."""
+"""How one image was made, as the loupe's side panel reads: prompt, parameters (the model's
+family and licence, its LoRAs), timing, cost and origin. Text only; the actions live with the
+panel that owns this widget."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ from PySide6.QtWidgets import QFormLayout, QGridLayout, QLabel, QVBoxLayout, QWi
 from studio.library import ImageRecord
 from studio.ui.loupe import record_text
 from studio.ui.loupe.timing_bar import Swatch, TimingBar
+from studio.ui.theme import WARNING_COLOR
 
 _PARAMETER_ROWS = (
-    ("model", "Model"), ("mode", "Mode"), ("seed", "Seed"), ("steps", "Steps"),
+    ("model", "Model"), ("family", "Family"), ("licence", "Licence"),
+    ("commercial", "Commercial use"), ("mode", "Mode"), ("seed", "Seed"), ("steps", "Steps"),
     ("guidance", "CFG scale"), ("sampler", "Sampler"), ("size", "Size"),
-    ("count", "Images in run"), ("strength", "Strength"),
+    ("count", "Images in run"), ("loras", "LoRAs"), ("strength", "Strength"),
 )
 _ORIGIN_ROWS = (("backend", "Backend"), ("device", "Device"), ("created", "Created"))
 _TIMING_ROWS = (*(label for _, label in record_text.TIMING_PARTS), record_text.OTHER_LABEL)
@@ -144,6 +147,10 @@ class RecordInfo(QWidget):
         shown = {field.key for field in fields}
         for row, (key, _) in enumerate(_PARAMETER_ROWS):
             self._parameters.setRowVisible(row, key in shown)
+        # A licence that forbids commercial use must not read like any other value.
+        self.value_labels["commercial"].setStyleSheet(
+            f"color: {WARNING_COLOR}; font-weight: 600" if record.commercial_use is False
+            else "")
 
         self._show_timings(record)
 

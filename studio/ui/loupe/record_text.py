@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from backends.families import family_names, family_profile
 from backends.types import SCHEDULERS, Cost, Timings
 from studio.formatting import format_seconds, format_usd
 from studio.library import ImageRecord
@@ -90,6 +91,44 @@ def size_text(record: ImageRecord) -> str:
     return text
 
 
+def steps_text(record: ImageRecord) -> str:
+    steps = record.request.get("steps")
+    return "—" if steps is None else str(steps)
+
+
+def family_text(record: ImageRecord) -> str:
+    """The family's label ("FLUX.1 [schnell]") from the recorded name ("flux1-schnell");
+    the name itself for a family this build does not know; "" when none was recorded."""
+    name = record.family
+    if not name:
+        return ""
+    # Family names hold hyphens too ("qwen-image-edit"): the longest that starts the name
+    # is the family, the rest its variants.
+    for family in sorted(family_names(), key=len, reverse=True):
+        if name == family or name.startswith(family + "-"):
+            variants = tuple(v for v in name[len(family) + 1:].split("-") if v)
+            profile = family_profile(family, variants)
+            if profile is not None and profile.name == name:
+                return profile.label
+    return name
+
+
+def commercial_use_text(record: ImageRecord) -> str:
+    if record.commercial_use is None:
+        return ""
+    return "allowed" if record.commercial_use else "not allowed"
+
+
+def loras_text(record: ImageRecord) -> str:
+    """"style × 0.8, detail × 1" for the LoRAs the request stacked; "" for none."""
+    parts = []
+    for lora in record.request.get("loras") or []:
+        if isinstance(lora, dict) and lora.get("source"):
+            name = lora.get("name") or lora["source"]
+            parts.append(f"{name} × {float(lora.get('weight', 1.0)):g}")
+    return ", ".join(parts)
+
+
 def guidance_text(record: ImageRecord) -> str:
     guidance = record.request.get("guidance")
     return "—" if guidance is None else f"{float(guidance):g}"
@@ -102,18 +141,36 @@ def created_text(record: ImageRecord) -> str:
 def parameter_fields(record: ImageRecord) -> list[Field]:
     """Everything needed to repeat the image, in the order a designer reads it."""
     request = record.request
-    fields = [
-        Field("model", "Model", record.model or request.get("model") or "—"),
+    fields = [Field("model", "Model", record.model or request.get("model") or "—")]
+    fields += licence_fields(record)
+    fields += [
         Field("mode", "Mode", record.mode),
         Field("seed", "Seed", str(record.seed)),
-        Field("steps", "Steps", str(request.get("steps", "—"))),
+        Field("steps", "Steps", steps_text(record)),
         Field("guidance", "CFG scale", guidance_text(record)),
         Field("sampler", "Sampler", sampler_label(record)),
         Field("size", "Size", size_text(record)),
         Field("count", "Images in run", str(request.get("count", 1))),
     ]
+    loras = loras_text(record)
+    if loras:
+        fields.append(Field("loras", "LoRAs", loras))
     if record.mode in ("img2img", "inpaint") and "strength" in request:
         fields.append(Field("strength", "Strength", f"{float(request['strength']):g}"))
+    return fields
+
+
+def licence_fields(record: ImageRecord) -> list[Field]:
+    """The model's family and licence, where the backend recorded them."""
+    fields = []
+    family = family_text(record)
+    if family:
+        fields.append(Field("family", "Family", family))
+    if record.licence:
+        fields.append(Field("licence", "Licence", record.licence))
+    commercial = commercial_use_text(record)
+    if commercial:
+        fields.append(Field("commercial", "Commercial use", commercial))
     return fields
 
 

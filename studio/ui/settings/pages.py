@@ -22,10 +22,16 @@ from PySide6.QtWidgets import (
 
 from backends.errors import BackendError
 from backends.types import MAX_SIDE, MAX_STEPS, MIN_SIDE, SIDE_MULTIPLE
-from studio.backend_kinds import KINDS, check_local_model, local_dependencies_missing
+from studio.backend_kinds import (
+    KINDS,
+    check_local_model,
+    local_dependencies_missing,
+    model_profile,
+)
 from studio.costs.pricing import electricity_price, price_file
 from studio.paths import studio_home
 from studio.settings.values import Settings
+from studio.ui.model_default import OptionalDoubleSpinBox, OptionalSpinBox
 from studio.ui.settings.form import (
     SettingsPage,
     hint_label,
@@ -77,16 +83,14 @@ class GenerationPage(SettingsPage):
         self.form.add_field("Backend", choices,
                             hint="Set each one up on its own page in this dialog.")
 
-        self.steps = QSpinBox()
-        self.steps.setRange(1, MAX_STEPS)
+        self.steps = OptionalSpinBox(1, MAX_STEPS)
         self.form.add_field("Steps", self.steps, compact=True,
-                            hint="Turbo and LCM models need only 1–8; most others 20–40.")
-        self.guidance = QDoubleSpinBox()
-        self.guidance.setRange(0.0, 30.0)
-        self.guidance.setDecimals(2)
-        self.guidance.setSingleStep(0.5)
+                            hint="“Model default” uses each model's own: FLUX.1 schnell 4, "
+                                 "SDXL 30, Qwen-Image 50. Turbo and LCM models need only 1–8.")
+        self.guidance = OptionalDoubleSpinBox(0.0, 30.0, 0.5)
         self.form.add_field("Guidance", self.guidance, compact=True,
-                            hint="How closely images follow the prompt (CFG scale).")
+                            hint="How closely images follow the prompt (CFG scale); "
+                                 "“Model default” uses each model's own.")
         self.width = _side_spin()
         self.form.add_field("Width", self.width, compact=True)
         self.height = _side_spin()
@@ -101,8 +105,12 @@ class GenerationPage(SettingsPage):
         self.local_missing_hint.setText(f"Needs the 'local' extra (missing: {', '.join(missing)})."
                                         if missing else "")
         self.local_missing_hint.setVisible(bool(missing))
-        self.steps.setValue(settings.default_steps)
-        self.guidance.setValue(settings.default_guidance)
+        # What "Model default" means for the model chosen now (files and cache only).
+        profile = model_profile(settings)
+        self.steps.set_model_value(profile.steps if profile else None)
+        self.guidance.set_model_value(profile.guidance if profile else None)
+        self.steps.set_optional_value(settings.default_steps)
+        self.guidance.set_optional_value(settings.default_guidance)
         self.width.setValue(settings.default_width)
         self.height.setValue(settings.default_height)
 
@@ -119,8 +127,8 @@ class GenerationPage(SettingsPage):
                                            f"pixels: {side} is not; try {lower} or "
                                            f"{lower + SIDE_MULTIPLE}.")
         return settings.replace(backend=self.selected_backend(),
-                                default_steps=self.steps.value(),
-                                default_guidance=self.guidance.value(),
+                                default_steps=self.steps.optional_value(),
+                                default_guidance=self.guidance.optional_value(),
                                 default_width=self.width.value(),
                                 default_height=self.height.value())
 

@@ -4,6 +4,7 @@ what went wrong, and the queue."""
 
 from __future__ import annotations
 
+from PIL import Image
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
@@ -15,6 +16,7 @@ from studio.formatting import format_usd
 from studio.library import ImageRecord, LibraryError
 from studio.settings.values import Settings
 from studio.ui.window.cost_status import estimate_button_text
+from studio.ui.window.edit_words import edit_size
 from studio.ui.window.params_panel import ParamsPanel
 from studio.ui.window.prompt_panel import PromptPanel
 from studio.ui.window.queue_panel import QueuePanel
@@ -76,6 +78,13 @@ class GenerateColumn(QScrollArea):
         """Show the chosen backend, its model and its tasks (at start and on change)."""
         self.params_panel.set_settings(settings)
         self.task_panel.set_tasks(tasks_of(settings.backend))
+        profile = self.params_panel.profile
+        if profile is not None and not profile.negative_prompt:
+            self.prompt_panel.set_negative_allowed(
+                False, f"{profile.label} takes no negative prompt: it is guidance-distilled. "
+                       "Describe what you want instead.")
+        else:
+            self.prompt_panel.set_negative_allowed(True)
 
     def request(self) -> GenerationRequest:
         """The request the panels describe; raises InvalidRequest when it is not valid."""
@@ -85,6 +94,15 @@ class GenerateColumn(QScrollArea):
         size = request_size(self.params_panel.init_image) if task is not None else None
         request = self.params_panel.build_request(prompt, negative, size=size)
         return self.task_panel.finish_request(request)
+
+    def edit_request(self, image: Image.Image, instruction: str) -> GenerationRequest:
+        """An edit by words of `image`: the instruction as the prompt, the image's size
+        (rounded down to a multiple of 16), everything else from the panels.
+
+        Raises InvalidRequest when the fields do not make a valid request."""
+        request = self.params_panel.build_request(instruction, self.prompt_panel.negative(),
+                                                  size=edit_size(image.size))
+        return request.replace(init_image=image, mask=None, edit=True)
 
     def backend(self) -> Backend:
         """The backend a job runs on: the current one, set to the chosen task if any.

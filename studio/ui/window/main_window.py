@@ -13,7 +13,7 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QMenu, QSplitter, QVBoxLayout, QWidget
 
 from backends.errors import BackendError
-from backends.types import GenerationRequest, GenerationResult
+from backends.types import GenerationRequest, GenerationResult, load_image
 from studio.backend_kinds import kind, label_of, tasks_of
 from studio.context import StudioContext
 from studio.costs.budget import BudgetExceeded
@@ -27,12 +27,19 @@ from studio.ui.gallery.pane import GalleryPane
 from studio.ui.gallery.thumbnails import ThumbnailCache
 from studio.ui.loupe.detail_panel import DetailPanel
 from studio.ui.settings.dialog import SettingsDialog, default_test_connection
+from studio.ui.window.edit_words import edit_support
 from studio.ui.window.file_inputs import FileInputsWindow
 from studio.ui.window.first_run import FirstRunBanner
 from studio.ui.window.generate_column import GenerateColumn
 from studio.ui.window.menus import build_menus
 from studio.ui.window.status_bar import WindowStatus
 from studio.ui.window.task_panel import image_tasks
+
+
+def model_profile_may_appear(settings: Settings) -> bool:
+    """Whether a run can make the chosen model's family known (a local model's first run
+    downloads its config files); remote backends have no family profiles."""
+    return settings.backend == "local" and bool(settings.local.model)
 
 
 class MainWindow(FileInputsWindow):
@@ -113,6 +120,7 @@ class MainWindow(FileInputsWindow):
         self.detail.variations_requested.connect(self.seed_variations)
         self.detail.init_image_requested.connect(self.column.use_as_init_image)
         self.detail.task_requested.connect(self.run_task)
+        self.detail.edit_requested.connect(self.edit_with_words)
         self.column.task_panel.input_image_wanted.connect(self._ask_init_image)
 
     # -- generating -----------------------------------------------------------------------
@@ -133,6 +141,18 @@ class MainWindow(FileInputsWindow):
             self.show_message(str(exc))
             return None
         return self._generate_current(count=1) if ready else None
+
+    def edit_with_words(self, record: ImageRecord, instruction: str) -> Job | None:
+        """Edit an image by an instruction on the current backend, with the current
+        parameters; a model that cannot edit by words refuses, and the message shows."""
+        try:
+            image = load_image(record.path, role="image to edit")
+            request = self.column.edit_request(image, instruction)
+            backend = self.context.backends.current()
+        except BackendError as exc:
+            self.show_message(str(exc))
+            return None
+        return self.submit(request, backend)
 
     def _generate_current(self, count: int | None = None) -> Job | None:
         try:
@@ -171,6 +191,11 @@ class MainWindow(FileInputsWindow):
             f"{len(records)} image(s) in {result.timings.total_s:.1f} s for "
             f"{format_usd(result.cost.usd)}", 8000)
         self.status.show_backend()
+        settings = self.context.settings.settings
+        if self.params_panel.profile is None and model_profile_may_appear(settings):
+            # A hub model's first run fetched its config files: its family is known now.
+            self.params_panel.forget_profile()
+            self._on_settings_changed(settings)
 
     def _on_job_failed(self, job: Job, message: str) -> None:
         self.show_message(message)
@@ -223,6 +248,7 @@ class MainWindow(FileInputsWindow):
             return
         menu = QMenu(self)
         menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        menu.setToolTipsVisible(True)  # a greyed action says why (Edit with words…)
         menu.addActions(self.detail.context_actions())
         menu.popup(self.gallery.view.viewport().mapToGlobal(pos))
 
@@ -274,6 +300,7 @@ class MainWindow(FileInputsWindow):
         self.column.set_settings(settings)
         self.detail.set_tasks(f"{label_of(settings.backend)} task",
                               image_tasks(tasks_of(settings.backend)))
+        self.detail.set_edit_support(*edit_support(settings, self.params_panel.profile))
         self.banner.update_for(settings, self.context.backends.current().describe())
         self.column.schedule_estimate()
 

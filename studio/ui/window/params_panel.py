@@ -1,5 +1,8 @@
-"""Generation parameters: backend, model, seed (lock/shuffle), steps, CFG, count, size, sampler,
-and the optional init image with its strength."""
+"""Generation parameters: backend, model (with its model card), seed (lock/shuffle), steps,
+CFG, count, size, sampler, LoRAs, and the optional init image with its strength.
+
+Steps and guidance can be left at "Model default" (None in the request): the backend then
+uses the model family's own values, which the fields show once the family is known."""
 
 from __future__ import annotations
 
@@ -9,7 +12,6 @@ from PySide6.QtGui import QPixmap, QRegularExpressionValidator
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -21,6 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from backends.errors import InvalidRequest
+from backends.families import FamilyProfile
 from backends.types import (
     MAX_COUNT,
     MAX_SEED,
@@ -30,12 +34,16 @@ from backends.types import (
     SCHEDULERS,
     SIDE_MULTIPLE,
     GenerationRequest,
+    LoraRef,
     random_seed,
 )
-from studio.backend_kinds import KINDS, kind
+from studio.backend_kinds import DEFAULT_CAPABILITIES, KINDS, Capabilities, kind, model_profile
 from studio.settings.values import Settings
 from studio.size_presets import size_presets
+from studio.ui.model_default import OptionalDoubleSpinBox, OptionalSpinBox
 from studio.ui.qt_images import pil_to_qimage
+from studio.ui.window.lora_list import LoraList
+from studio.ui.window.model_card import ModelCard
 
 CUSTOM_SIZE = "Custom"
 
@@ -49,6 +57,12 @@ class ParamsPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.init_image: Image.Image | None = None
+        # The chosen model's family profile (None: not a local model, or not known), read
+        # when the backend or model changes, never on a repaint.
+        self.profile: FamilyProfile | None = None
+        self._profile_key: tuple[str, str] | None = None
+        self._abilities: Capabilities = DEFAULT_CAPABILITIES
+        self._ignored_tip = ""
         self.backend_combo = QComboBox()
         for name, row in KINDS.items():
             self.backend_combo.addItem(row.label, name)
@@ -70,13 +84,13 @@ class ParamsPanel(QWidget):
         self.shuffle_button.setToolTip("Draw a new random seed")
         self.shuffle_button.clicked.connect(self.shuffle_seed)
 
-        self.steps_spin = QSpinBox(minimum=1, maximum=MAX_STEPS, value=30)
-        self.guidance_spin = QDoubleSpinBox(minimum=0.0, maximum=30.0, singleStep=0.5, value=7.0)
+        self.model_card = ModelCard()
+        self.steps_spin = OptionalSpinBox(1, MAX_STEPS)
+        self.guidance_spin = OptionalDoubleSpinBox(0.0, 30.0, 0.5)
         self.count_spin = QSpinBox(minimum=1, maximum=MAX_COUNT, value=1)
         self.sampler_combo = QComboBox()
-        self.sampler_combo.addItem("Model default", None)
-        for name, label in SCHEDULERS.items():
-            self.sampler_combo.addItem(label, name)
+        self._fill_samplers(tuple(SCHEDULERS))
+        self.lora_list = LoraList()
 
         self.size_combo = QComboBox()
         for preset in size_presets():
@@ -123,6 +137,7 @@ class ParamsPanel(QWidget):
         form.setContentsMargins(0, 0, 0, 0)
         form.addRow("Backend", self.backend_combo)
         form.addRow("Model", self.model_combo)
+        form.addRow("", self.model_card)
         form.addRow("Seed", seed_row)
         form.addRow("Steps", self.steps_spin)
         form.addRow("Guidance", self.guidance_spin)
@@ -130,7 +145,9 @@ class ParamsPanel(QWidget):
         form.addRow("Size", self.size_combo)
         form.addRow("", size_row)
         form.addRow("Sampler", self.sampler_combo)
+        form.addRow("LoRAs", self.lora_list)
         form.addRow("Init image", self.init_row)
+        self._form = form
         self._init_label = form.labelForField(self.init_row)
         self.set_init_image(None)
         self._show_strength(self.strength_slider.value())
@@ -138,8 +155,11 @@ class ParamsPanel(QWidget):
         for signal in (self.steps_spin.valueChanged, self.guidance_spin.valueChanged,
                        self.count_spin.valueChanged, self.width_spin.valueChanged,
                        self.height_spin.valueChanged, self.strength_slider.valueChanged,
-                       self.seed_edit.textChanged, self.seed_lock.toggled):
+                       self.seed_edit.textChanged, self.seed_lock.toggled,
+                       self.sampler_combo.currentIndexChanged, self.lora_list.changed):
             signal.connect(self.changed)
+        self._show_profile(None)
+        form.setRowVisible(self.lora_list, False)
 
     # -- what the user sees as settings -------------------------------------------------
 
@@ -157,19 +177,28 @@ class ParamsPanel(QWidget):
             self.model_combo.setEditable(False)
             self.model_combo.addItem(f"endpoint: {row.target_text(settings)}")
             self.model_combo.setEnabled(False)
-        abilities = row.capabilities
+        abilities = self._abilities = row.capabilities
+        self._ignored_tip = f"{row.label} does not use this setting."
         self.steps_spin.setEnabled(abilities.steps_apply)
         self.sampler_combo.setEnabled(abilities.sampler_applies)
         self.guidance_spin.setEnabled(abilities.guidance_applies)
-        ignored = f"{row.label} does not use this setting."
-        self.steps_spin.setToolTip("" if abilities.steps_apply else ignored)
-        self.sampler_combo.setToolTip("" if abilities.sampler_applies else ignored)
-        self.guidance_spin.setToolTip("" if abilities.guidance_applies else ignored)
+        self._form.setRowVisible(self.lora_list, abilities.loras)
+        key = (settings.backend, settings.local.model)
+        if key != self._profile_key:
+            self._profile_key = key
+            self._show_profile(model_profile(settings))
+        else:
+            self._show_tooltips()
         self.changed.emit()
 
+    def forget_profile(self) -> None:
+        """Read the model's family again at the next `set_settings` (a hub model whose
+        config files have just been downloaded by its first run)."""
+        self._profile_key = None
+
     def set_defaults(self, settings: Settings) -> None:
-        self.steps_spin.setValue(settings.default_steps)
-        self.guidance_spin.setValue(settings.default_guidance)
+        self.steps_spin.set_optional_value(settings.default_steps)
+        self.guidance_spin.set_optional_value(settings.default_guidance)
         self.width_spin.setValue(settings.default_width)
         self.height_spin.setValue(settings.default_height)
 
@@ -186,11 +215,13 @@ class ParamsPanel(QWidget):
         if seed is not None and seed > MAX_SEED:
             seed = MAX_SEED + 1  # let the request's own validation explain the range
         return GenerationRequest(
-            prompt=prompt, negative_prompt=negative, seed=seed, steps=self.steps_spin.value(),
-            guidance=round(self.guidance_spin.value(), 2), width=width, height=height,
-            count=self.count_spin.value(),
+            prompt=prompt, negative_prompt=negative, seed=seed,
+            steps=self.steps_spin.optional_value(), guidance=self.guidance_spin.optional_value(),
+            width=width, height=height, count=self.count_spin.value(),
             scheduler=self.sampler_combo.currentData(), init_image=self.init_image,
             strength=self.strength_slider.value() / 100,
+            # LoRAs only where the backend applies them; the list keeps them for a switch back.
+            loras=self.lora_list.loras() if self._abilities.loras else (),
         )
 
     def apply_request(self, data: dict) -> None:
@@ -198,8 +229,11 @@ class ParamsPanel(QWidget):
         if data.get("seed") is not None:
             self.seed_edit.setText(str(data["seed"]))
             self.seed_lock.setChecked(True)
-        self.steps_spin.setValue(int(data.get("steps", self.steps_spin.value())))
-        self.guidance_spin.setValue(float(data.get("guidance", self.guidance_spin.value())))
+        # None (or an A1111 text without the value) is "Model default".
+        if "steps" in data:
+            self.steps_spin.set_optional_value(data["steps"])
+        if "guidance" in data:
+            self.guidance_spin.set_optional_value(data["guidance"])
         self.count_spin.setValue(int(data.get("count", 1)))
         self.width_spin.setValue(int(data.get("width", self.width_spin.value())))
         self.height_spin.setValue(int(data.get("height", self.height_spin.value())))
@@ -207,6 +241,11 @@ class ParamsPanel(QWidget):
         self.sampler_combo.setCurrentIndex(max(0, index))
         if data.get("strength") is not None:
             self.strength_slider.setValue(round(float(data["strength"]) * 100))
+        try:
+            loras = LoraRef.many_from_data(data.get("loras") or [])
+        except InvalidRequest:
+            loras = ()
+        self.lora_list.set_loras(loras)
 
     def show_used_seed(self, seed: int) -> None:
         """After a run with an unlocked seed, show which seed it drew."""
@@ -242,6 +281,46 @@ class ParamsPanel(QWidget):
                              (self.seed_lock, seeded), (self.shuffle_button, seeded),
                              (self.count_spin, seeded), (self.strength_slider, strength)):
             widget.setEnabled(used)
+
+    # -- the model's family ---------------------------------------------------------------
+
+    def _show_profile(self, profile: FamilyProfile | None) -> None:
+        """The model card, the defaults behind "Model default" and the samplers it runs."""
+        self.profile = profile
+        self.model_card.set_profile(profile)
+        self._form.setRowVisible(self.model_card, profile is not None)
+        self.steps_spin.set_model_value(profile.steps if profile else None)
+        self.guidance_spin.set_model_value(profile.guidance if profile else None)
+        self._fill_samplers(profile.samplers if profile else tuple(SCHEDULERS))
+        self._show_tooltips()
+
+    def _show_tooltips(self) -> None:
+        abilities, profile = self._abilities, self.profile
+        if profile is not None:
+            steps = f"Model default: {profile.label} takes {profile.steps} steps."
+            guidance = f"Model default: {profile.label} uses {profile.guidance:g}."
+            samplers = f"{profile.label} runs with: " + ", ".join(
+                SCHEDULERS[name] for name in profile.samplers)
+        else:
+            steps = "Model default: the model's own number of steps."
+            guidance = "Model default: the model's own guidance."
+            samplers = ""
+        guidance = f"How closely images follow the prompt (CFG scale). {guidance}"
+        self.steps_spin.setToolTip(steps if abilities.steps_apply else self._ignored_tip)
+        self.guidance_spin.setToolTip(guidance if abilities.guidance_applies
+                                      else self._ignored_tip)
+        self.sampler_combo.setToolTip(samplers if abilities.sampler_applies
+                                      else self._ignored_tip)
+
+    def _fill_samplers(self, names: tuple[str, ...]) -> None:
+        current = self.sampler_combo.currentData()
+        self.sampler_combo.blockSignals(True)
+        self.sampler_combo.clear()
+        self.sampler_combo.addItem("Model default", None)
+        for name in names:
+            self.sampler_combo.addItem(SCHEDULERS[name], name)
+        self.sampler_combo.setCurrentIndex(max(0, self.sampler_combo.findData(current)))
+        self.sampler_combo.blockSignals(False)
 
     # -- helpers --------------------------------------------------------------------------
 

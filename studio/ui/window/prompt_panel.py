@@ -1,4 +1,7 @@
-"""The prompt editor: multi-line prompt, a collapsible negative prompt, and recent prompts."""
+"""The prompt editor: multi-line prompt, a collapsible negative prompt, and recent prompts.
+
+A model that takes no negative prompt (a guidance-distilled one such as FLUX.1) greys the
+negative out and says why; its text is kept for a model that takes one, but not sent."""
 
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from studio.formatting import short_prompt
 
+NEGATIVE_PLACEHOLDER = "What to avoid: blurry, watermark, extra objects…"
 
 class PromptPanel(QWidget):
     changed = Signal()
@@ -30,7 +34,7 @@ class PromptPanel(QWidget):
         self.prompt_edit.setTabChangesFocus(True)
         self.prompt_edit.setMinimumHeight(90)
         self.negative_edit = QPlainTextEdit()
-        self.negative_edit.setPlaceholderText("What to avoid: blurry, watermark, extra objects…")
+        self.negative_edit.setPlaceholderText(NEGATIVE_PLACEHOLDER)
         self.negative_edit.setTabChangesFocus(True)
         self.negative_edit.setMaximumHeight(70)
         self.negative_toggle = QToolButton(text="Negative prompt", checkable=True)
@@ -62,7 +66,19 @@ class PromptPanel(QWidget):
         return self.prompt_edit.toPlainText()
 
     def negative(self) -> str:
-        return self.negative_edit.toPlainText()
+        """The negative prompt to send: none where the model takes none."""
+        return self.negative_edit.toPlainText() if self.negative_allowed() else ""
+
+    def negative_allowed(self) -> bool:
+        return self.negative_edit.isEnabled()
+
+    def set_negative_allowed(self, allowed: bool, why: str = "") -> None:
+        """Grey the negative prompt out, with `why` as its tooltip, for a model without one."""
+        self.negative_edit.setEnabled(allowed)
+        self.negative_edit.setToolTip("" if allowed else why)
+        self.negative_toggle.setToolTip("" if allowed else why)
+        self.negative_edit.setPlaceholderText(NEGATIVE_PLACEHOLDER if allowed else why)
+        self.changed.emit()
 
     def set_prompt(self, text: str) -> None:
         self.prompt_edit.setPlainText(text)

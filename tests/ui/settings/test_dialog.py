@@ -127,7 +127,8 @@ def test_cancel_discards_edits(qtbot, open_dialog, store, studio_home) -> None:
     assert store.settings == Settings()
     assert not (studio_home / "settings.json").exists()
     dialog.show()  # reopening shows what is saved, not the abandoned edits
-    assert dialog.generation_page.steps.value() == 30
+    assert dialog.generation_page.steps.optional_value() is None  # the model's own
+    assert dialog.generation_page.steps.text() == "Model default"
     assert dialog.local_page.model.text() == ""
 
 
