@@ -1,24 +1,42 @@
-"""Studio's SageMaker endpoint handler: Stable Diffusion behind the Hugging Face inference toolkit.
+"""Studio's SageMaker endpoint handler: every model family Studio runs, behind the Hugging Face
+inference toolkit.
 
 This one file runs unchanged as `code/inference.py`
-- in the Hugging Face PyTorch inference container (GPU instances: diffusers on CUDA),
-- in the Hugging Face Neuron inference container (ml.inf2.*: optimum-neuron's compiled
-  pipelines), picked when optimum.neuron or torch_neuronx can be imported,
+- in the Hugging Face PyTorch inference container (GPU instances: diffusers on CUDA), for every
+  family Studio knows (SD 1.x/2.x, SDXL, SD 3, FLUX.1 with Fill and Kontext, FLUX.2 and its
+  klein models, Qwen-Image, Qwen-Image-Edit, Z-Image) and any other diffusers folder,
+- in the Hugging Face Neuron inference container (ml.inf2.*: optimum-neuron's compiled SD and
+  SDXL pipelines), picked when optimum.neuron or torch_neuronx can be imported,
 - and in `studio endpoint serve`, which loads it as a module.
 Inside SageMaker our `backends` package does not exist, so this file imports nothing of ours:
 only the standard library, PIL, and (lazily, in model_fn and predict_fn) torch, diffusers and
 optimum-neuron. What it shares with Studio (the request limits, the sampler table, the device
-choice, the pipeline per mode) is therefore copied here, each copy marked `# Copied from` its
-source; tests/backends/endpoint/test_copies.py fails when a copy drifts from its source.
+choice, the pipeline per mode, the family detection and profiles, the guidance per family) is
+therefore copied here, each copy marked `# Copied from` its source;
+tests/backends/endpoint/test_copies.py fails when a copy drifts from its source.
+
+The model's family is read from its model_index.json (and its components' configs) when it is
+loaded; the family's data (default steps and guidance, samplers, modes, licence) from
+families.json, which `studio endpoint package` puts beside this file (code/families.json).
+Without it every model is of an unknown family and gets the generic defaults.
 
 Request (our format):
     {"inputs": "<prompt>", "parameters": {"negative_prompt": "", "num_inference_steps": 30,
      "guidance_scale": 7.0, "width": 1024, "height": 1024, "seed": 1, "num_images_per_prompt": 1,
      "scheduler": "euler_a", "image": "<base64 PNG/JPEG>", "strength": 0.75,
-     "mask": "<base64 PNG, same size as image: white = generate, black = keep>"}}
+     "mask": "<base64 PNG, same size as image: white = generate, black = keep>",
+     "edit": false}}
+    num_inference_steps and guidance_scale left out: the family's defaults. "edit": true makes
+    the prompt an instruction about "image" (edit families: Qwen-Image-Edit, FLUX.1 Kontext,
+    FLUX.2). A sampler, mode or negative prompt the family cannot use is refused (400).
 Response:
     {"generated_images": ["<base64 PNG>", ...], "seeds": [...], "timings": {seconds},
-     "model": "...", "device": "..."}
+     "model": "...", "device": "...", "size": [w, h],
+     "parameters": {"num_inference_steps": 28, "guidance_scale": 3.5, "scheduler": null,
+                    "mode": "txt2img"},
+     "family": "flux1", "licence": "...", "commercial_use": false}
+    "parameters" holds what really ran (the family's defaults filled in); "family" is the
+    family with its variant ("flux1-schnell"), or "unknown".
 A request in the JumpStart Stable Diffusion shape ({"prompt": ..., "width": ...}) is answered in
 that shape too ({"generated_images": [base64 JPEG], "prompt": ...}), so JumpStart clients work.
 Image i of a request uses seed + i, as everywhere in Studio.
@@ -28,14 +46,18 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import importlib.util
+import inspect
 import io
 import json
 import os
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cache
+from typing import Any, Literal
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -65,8 +87,17 @@ SCHEDULER_CLASSES: dict[str, tuple[str, dict[str, Any]]] = {
     "unipc": ("UniPCMultistepScheduler", {}),
     "lcm": ("LCMScheduler", {}),
 }
+# For a model of no known family: the classic Stable Diffusion defaults.
+# Copied from backends.families.GENERIC_STEPS..MODE_LABELS
+GENERIC_STEPS = 30
+GENERIC_GUIDANCE = 7.0
+UNKNOWN_LICENCE = "unknown: check the model card"
+MODE_LABELS = {"txt2img": "text to image", "img2img": "image to image", "inpaint": "inpainting",
+               "edit": "editing by words"}
+# The family table: shipped beside this file in model.tar.gz, else Studio's own resources.
+FAMILY_TABLE_FILE = "families.json"
 _PARAMETERS = {"negative_prompt", "num_inference_steps", "guidance_scale", "width", "height",
-               "seed", "num_images_per_prompt", "scheduler", "image", "strength", "mask"}
+               "seed", "num_images_per_prompt", "scheduler", "image", "strength", "mask", "edit"}
 _JUMPSTART_KEYS = {"prompt", "negative_prompt", "num_inference_steps", "guidance_scale", "width",
                    "height", "seed", "num_images_per_prompt"}
 
@@ -82,37 +113,292 @@ class BadRequest(ValueError):
         super().__init__(f"Invalid request: {message}")
 
 
+# --- Model families: which one a folder is, and what it needs -------------------------------
+
+# Copied from backends.local.detect.UNKNOWN..ConfigReader
+UNKNOWN = "unknown"
+ConfigReader = Callable[[str], dict[str, Any] | None]
+
+# diffusers pipeline class (model_index.json's _class_name) -> (family, variants)
+# Copied from backends.local.detect.PIPELINE_FAMILIES
+PIPELINE_FAMILIES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "StableDiffusionPipeline": ("sd1", ()),
+    "StableDiffusionImg2ImgPipeline": ("sd1", ()),
+    "StableDiffusionInpaintPipeline": ("sd1", ()),
+    "StableDiffusionXLPipeline": ("sdxl", ()),
+    "StableDiffusionXLImg2ImgPipeline": ("sdxl", ()),
+    "StableDiffusionXLInpaintPipeline": ("sdxl", ()),
+    "StableDiffusion3Pipeline": ("sd3", ()),
+    "StableDiffusion3Img2ImgPipeline": ("sd3", ()),
+    "StableDiffusion3InpaintPipeline": ("sd3", ()),
+    "FluxPipeline": ("flux1", ()),
+    "FluxImg2ImgPipeline": ("flux1", ()),
+    "FluxInpaintPipeline": ("flux1", ()),
+    "FluxFillPipeline": ("flux1", ("fill",)),
+    "FluxKontextPipeline": ("flux1", ("kontext",)),
+    "Flux2Pipeline": ("flux2", ()),
+    "Flux2KleinPipeline": ("flux2-klein", ()),
+    "QwenImagePipeline": ("qwen-image", ()),
+    "QwenImageImg2ImgPipeline": ("qwen-image", ()),
+    "QwenImageInpaintPipeline": ("qwen-image", ()),
+    "QwenImageEditPipeline": ("qwen-image-edit", ()),
+    "QwenImageEditInpaintPipeline": ("qwen-image-edit", ()),
+    "QwenImageEditPlusPipeline": ("qwen-image-edit", ("plus",)),
+    "ZImagePipeline": ("z-image", ()),
+    "ZImageImg2ImgPipeline": ("z-image", ()),
+    "ZImageInpaintPipeline": ("z-image", ()),
+}
+
+# Copied from backends.local.detect.FLUX2_KLEIN_9B_TEXT_WIDTH..SD2_TEXT_WIDTH
+FLUX2_KLEIN_9B_TEXT_WIDTH = 12288  # Qwen3-8B: 3 × 4096
+SD2_TEXT_WIDTH = 1024  # OpenCLIP ViT-H; SD 1.x uses CLIP ViT-L (768)
+
+
+# Copied from backends.local.detect.family_from_configs
+def family_from_configs(read: ConfigReader, name_hint: str = "") -> tuple[str, tuple[str, ...]]:
+    """(family, variants) of a diffusers pipeline whose JSON files `read(relpath)` returns."""
+    index = read("model_index.json") or {}
+    family, variants = PIPELINE_FAMILIES.get(str(index.get("_class_name")), (UNKNOWN, ()))
+    found = list(variants)
+    if family == "sd1":
+        text = read("text_encoder/config.json") or {}
+        if text.get("hidden_size") == SD2_TEXT_WIDTH:
+            family = "sd2"
+    elif family == "flux1" and not found:
+        transformer = read("transformer/config.json") or {}
+        if transformer.get("guidance_embeds") is False:
+            found.append("schnell")
+    elif family == "flux2-klein":
+        # The pipeline runs true CFG unless its config says the model is distilled.
+        if not index.get("is_distilled", False):
+            found.append("base")
+        transformer = read("transformer/config.json") or {}
+        if transformer.get("joint_attention_dim") == FLUX2_KLEIN_9B_TEXT_WIDTH:
+            found.append("9b")
+    return family, (*found, *_speed_variants(family, name_hint))
+
+
+# Copied from backends.local.detect._speed_variants
+def _speed_variants(family: str, name_hint: str) -> tuple[str, ...]:
+    name = name_hint.lower()
+    if family in ("sdxl", "sd3") and "turbo" in name:
+        return ("turbo",)
+    if family == "sdxl" and "lightning" in name:
+        return ("lightning",)
+    return ()
+
+
+def config_reader(model_ref: str) -> ConfigReader:
+    """Reads a model's JSON files: from its folder, or for a hub id from the hub (cache)."""
+
+    def read(relpath: str) -> dict[str, Any] | None:
+        path = os.path.join(model_ref, relpath)
+        if not os.path.isdir(model_ref):
+            try:
+                from huggingface_hub import hf_hub_download
+
+                path = hf_hub_download(model_ref, relpath)
+            except Exception:  # not on the hub, offline, no such file: nothing to read
+                return None
+        try:
+            with open(path, encoding="utf-8") as handle:
+                data = json.load(handle)
+        except (OSError, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
+
+    return read
+
+
+@cache
+def _family_table() -> dict[str, Any]:
+    """families.json's families: beside this file (model.tar.gz's code/), else in Studio's
+    resources (`studio endpoint serve`); empty when neither is there."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    resources = os.environ.get("STUDIO_RESOURCES") or os.path.join(here, "..", "..", "resources")
+    for path in (os.path.join(here, FAMILY_TABLE_FILE),
+                 os.path.join(resources, "models", FAMILY_TABLE_FILE)):
+        if os.path.isfile(path):
+            with open(path, encoding="utf-8") as handle:
+                return dict(json.load(handle)["families"])
+    return {}
+
+
+# Copied from backends.families.FamilyProfile with InvalidRequest->BadRequest,
+#   GenerationRequest->Job
+@dataclass(frozen=True)
+class FamilyProfile:
+    family: str  # "flux1", "sdxl"…
+    variant: str  # "" for the family's main models, else "schnell", "turbo"…
+    label: str
+    steps: int
+    guidance: float
+    guidance_kind: str  # cfg | distilled | true_cfg | none
+    negative_prompt: bool
+    size_multiple: int
+    min_side: int
+    max_side: int
+    native_side: int
+    samplers: tuple[str, ...]
+    modes: tuple[str, ...]
+    licence: str
+    commercial: bool
+    licence_note: str
+    reference_repo: str
+
+    @property
+    def name(self) -> str:
+        """The family with its variant, e.g. "flux1-schnell"; what history and JSON record."""
+        return f"{self.family}-{self.variant}" if self.variant else self.family
+
+    def with_defaults(self, request: Job) -> Job:
+        """The request with this family's steps and guidance where the user set none."""
+        changes: dict[str, Any] = {}
+        if request.steps is None:
+            changes["steps"] = self.steps
+        if request.guidance is None:
+            changes["guidance"] = self.guidance
+        return request.replace(**changes) if changes else request
+
+    def problems(self, request: Job) -> list[str]:
+        """Why this family cannot run the request as asked, each with what it can do instead."""
+        problems: list[str] = []
+        if request.scheduler is not None and request.scheduler not in self.samplers:
+            allowed = ", ".join(self.samplers)
+            problems.append(f"{self.label} cannot use the sampler {request.scheduler!r}; "
+                            f"it runs with: {allowed} (or leave the sampler unset for the "
+                            "model's own).")
+        if request.mode not in self.modes:
+            problems.append(f"{self.label} cannot do {MODE_LABELS[request.mode]}; it does "
+                            f"{', '.join(MODE_LABELS[m] for m in self.modes)}.")
+        if request.negative_prompt.strip() and not self.negative_prompt:
+            problems.append(f"{self.label} takes no negative prompt: it is guidance-distilled. "
+                            "Remove the negative prompt, or describe what you want instead.")
+        for name in ("width", "height"):
+            side = getattr(request, name)
+            if side % self.size_multiple:
+                lower = side - side % self.size_multiple
+                problems.append(f"{self.label} needs the {name} to be a multiple of "
+                                f"{self.size_multiple}: {side} is not; try {lower} or "
+                                f"{lower + self.size_multiple}.")
+            elif not self.min_side <= side <= self.max_side:
+                problems.append(f"{self.label} makes images from {self.min_side} to "
+                                f"{self.max_side} pixels a side (the {name} is {side}).")
+        return problems
+
+    def check(self, request: Job) -> None:
+        problems = self.problems(request)
+        if problems:
+            raise BadRequest(" ".join(problems))
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["name"] = self.name
+        return data
+
+
+# Copied from backends.families.with_generic_defaults with GenerationRequest->Job
+def with_generic_defaults(request: Job) -> Job:
+    return request.replace(
+        steps=GENERIC_STEPS if request.steps is None else request.steps,
+        guidance=GENERIC_GUIDANCE if request.guidance is None else request.guidance)
+
+
+# Copied from backends.families.checked_with_defaults with InvalidRequest->BadRequest,
+#   GenerationRequest->Job
+def checked_with_defaults(profile: FamilyProfile | None,
+                          request: Job) -> Job:
+    """Refuse what the family cannot do, then fill in its defaults (generic ones without a
+    profile, where only editing by words is refused: it needs a model made for it)."""
+    if profile is None:
+        if request.mode == "edit":
+            raise BadRequest("Editing by words needs a model made for it (Qwen-Image-Edit, "
+                                 "FLUX.1 Kontext, FLUX.2); this model's family is not known.")
+        return with_generic_defaults(request)
+    profile.check(request)
+    return profile.with_defaults(request)
+
+
+# Copied from backends.families.family_profile with _families()->_family_table()
+def family_profile(family: str, variants: tuple[str, ...] = ()) -> FamilyProfile | None:
+    """The profile of a family with its variants applied in order; None for unknown families."""
+    families = _family_table()
+    entry = families.get(family)
+    if entry is None:
+        return None
+    values = {k: v for k, v in entry.items() if k != "variants"}
+    known = [v for v in variants if v in entry.get("variants", {})]
+    for variant in known:
+        values.update(entry["variants"][variant])
+    return FamilyProfile(
+        family=family, variant="-".join(known), label=values["label"],
+        steps=int(values["steps"]), guidance=float(values["guidance"]),
+        guidance_kind=values["guidance_kind"], negative_prompt=bool(values["negative_prompt"]),
+        size_multiple=int(values["size_multiple"]), min_side=int(values["min_side"]),
+        max_side=int(values["max_side"]), native_side=int(values["native_side"]),
+        samplers=tuple(values["samplers"]), modes=tuple(values["modes"]),
+        licence=values["licence"], commercial=bool(values["commercial"]),
+        licence_note=values.get("licence_note", ""), reference_repo=values["reference_repo"],
+    )
+
+
+# --- What is loaded, and what one request asks of it ---------------------------------------
+
 @dataclass
 class LoadedPipeline:
-    pipeline: Any
+    pipeline: Any  # the family's main pipeline (for edit- or fill-only families, that one)
     runtime: str  # "neuron", "cuda", "mps" or "cpu"
-    device: str  # what the client shows, e.g. "cuda (NVIDIA A10G) fp16"
+    device: str  # what the client shows, e.g. "cuda (NVIDIA A10G) bf16"
     model: str
     compiled_size: tuple[int, int] | None = None  # Neuron models have a fixed (width, height)
     base_scheduler: Any = None  # the model's own, kept so one request's sampler never leaks
     by_mode: dict[str, Any] = field(default_factory=dict)
+    family: str = UNKNOWN  # what detection found, variants aside ("flux1", "unknown")
+    profile: FamilyProfile | None = None  # None: a family Studio does not know
 
-    # Copied from backends.local.pipelines.LoadedModel.pipeline_for with text2image->pipeline
+    @property
+    def family_name(self) -> str:
+        """The family with its variant ("flux1-schnell"), as the response and history say it."""
+        return self.profile.name if self.profile else self.family
+
+    # Copied from backends.local.pipelines.LoadedModel.pipeline_for with text2image->pipeline,
+    #   InvalidRequest->BadRequest, self.source.display_name->self.model
     def pipeline_for(self, mode: str) -> Any:
-        """The pipeline for txt2img, img2img or inpaint, sharing the loaded weights (no reload)."""
-        if mode == "txt2img":
-            return self.pipeline
+        """The pipeline for a mode, sharing the loaded weights (no reload)."""
+        main = self.pipeline
+        if mode == "txt2img" or main_pipeline_does(main, mode):
+            return main
         if mode not in self.by_mode:
             from diffusers import AutoPipelineForImage2Image, AutoPipelineForInpainting
 
-            auto = AutoPipelineForImage2Image if mode == "img2img" else AutoPipelineForInpainting
-            pipeline = auto.from_pipe(self.pipeline)
+            auto = AutoPipelineForInpainting if mode == "inpaint" else AutoPipelineForImage2Image
+            try:
+                pipeline = auto.from_pipe(main)
+            except ValueError as exc:
+                raise BadRequest(f"{self.model} has no {mode} pipeline in "
+                                     f"diffusers ({exc}).") from exc
             pipeline.set_progress_bar_config(disable=True)
             self.by_mode[mode] = pipeline
         return self.by_mode[mode]
+
+
+# Copied from backends.local.pipelines.main_pipeline_does
+def main_pipeline_does(pipeline: Any, mode: str) -> bool:
+    """Edit models take the image in their main pipeline; FLUX Fill takes the mask there."""
+    parameters = inspect.signature(pipeline.__call__).parameters
+    if mode == "edit":
+        return "image" in parameters and "strength" not in parameters
+    if mode == "inpaint":
+        return "mask_image" in parameters
+    return False
 
 
 @dataclass(frozen=True)
 class Job:
     prompt: str
     negative_prompt: str = ""
-    steps: int = 30
-    guidance: float = 7.0
+    steps: int | None = None  # None: the model's own default (its family's)
+    guidance: float | None = None  # None: the model's own default
     width: int | None = None  # None: the model's own size
     height: int | None = None
     seeds: tuple[int, ...] = (0,)
@@ -120,7 +406,23 @@ class Job:
     init_image: Image.Image | None = None
     strength: float = 0.75
     mask: Image.Image | None = None  # white = generate (inpainting), as in Studio
+    edit: bool = False  # the prompt is an instruction about init_image
     jumpstart: bool = False
+
+    # Copied from backends.types.GenerationRequest.mode
+    @property
+    def mode(self) -> str:
+        if self.mask is not None:
+            return "inpaint"
+        if self.edit:
+            return "edit"
+        if self.init_image is not None:
+            return "img2img"
+        return "txt2img"
+
+    # Copied from backends.types.GenerationRequest.replace with GenerationRequest->Job
+    def replace(self, **changes: Any) -> Job:
+        return dataclasses.replace(self, **changes)
 
 
 def neuron_available() -> bool:
@@ -171,6 +473,7 @@ def input_fn(input_data: bytes | bytearray | str, content_type: str = "applicati
 
 def predict_fn(data: Job | dict[str, Any], model: LoadedPipeline) -> dict[str, Any]:
     job = data if isinstance(data, Job) else parse_request(data)
+    job = for_model(job, model)
     started = time.perf_counter()
     if model.runtime == "neuron":
         images = _run_neuron(job, model)
@@ -181,6 +484,7 @@ def predict_fn(data: Job | dict[str, Any], model: LoadedPipeline) -> dict[str, A
     finished = time.perf_counter()
     if job.jumpstart:
         return {"generated_images": encoded, "prompt": job.prompt}
+    profile = model.profile
     return {
         "generated_images": encoded,
         "seeds": list(job.seeds),
@@ -190,6 +494,12 @@ def predict_fn(data: Job | dict[str, Any], model: LoadedPipeline) -> dict[str, A
         "model": model.model,
         "device": model.device,
         "size": list(images[0].size) if images else None,
+        # What really ran, the family's defaults filled in, so the client records it.
+        "parameters": {"num_inference_steps": job.steps, "guidance_scale": job.guidance,
+                       "scheduler": job.scheduler, "mode": job.mode},
+        "family": model.family_name,
+        "licence": profile.licence if profile else UNKNOWN_LICENCE,
+        "commercial_use": profile.commercial if profile else None,
     }
 
 
@@ -200,7 +510,8 @@ def output_fn(prediction: dict[str, Any], accept: str = "application/json") -> s
 # --- Requests ------------------------------------------------------------------------------
 
 def parse_request(data: Any) -> Job:
-    """Validate a decoded body, naming every problem at once."""
+    """Validate a decoded body, naming every problem at once. What depends on the model (its
+    family's samplers, modes and defaults) is checked by `for_model`."""
     if not isinstance(data, dict):
         raise BadRequest('the body must be a JSON object like {"inputs": "a prompt"}.')
     if "inputs" not in data and "prompt" in data:
@@ -219,6 +530,21 @@ def parse_request(data: Any) -> Job:
     return _job(data.get("inputs"), parameters, jumpstart=False)
 
 
+def for_model(job: Job, model: LoadedPipeline) -> Job:
+    """The job as this model runs it: refused where its family cannot do what it asks (the
+    sampler, the mode, a negative prompt, the size), else with the family's steps and guidance
+    where the request set none (the generic 30 and 7.0 for a family Studio does not know)."""
+    unset = model.profile.native_side if model.profile else MIN_SIDE
+    # An unset size is the model's own, which it can always make.
+    sized = job.replace(width=job.width or unset, height=job.height or unset)
+    ready = checked_with_defaults(model.profile, sized).replace(width=job.width,
+                                                                height=job.height)
+    problem = _strength_problem(ready)
+    if problem:
+        raise BadRequest(problem)
+    return ready
+
+
 def _job(prompt: Any, p: dict[str, Any], *, jumpstart: bool) -> Job:
     problems: list[str] = []
     if not isinstance(prompt, str) or not prompt.strip():
@@ -229,29 +555,35 @@ def _job(prompt: Any, p: dict[str, Any], *, jumpstart: bool) -> Job:
     if not isinstance(negative, str) or len(negative) > MAX_PROMPT_CHARS:
         problems.append(f"negative_prompt must be a string of at most {MAX_PROMPT_CHARS} "
                         "characters.")
-    steps = _whole(p, "num_inference_steps", 30, 1, MAX_STEPS, problems)
+    steps = _whole(p, "num_inference_steps", None, 1, MAX_STEPS, problems)
     count = _whole(p, "num_images_per_prompt", 1, 1, MAX_COUNT, problems)
     seed = _whole(p, "seed", None, 0, MAX_SEED, problems)
     width = _side(p, "width", problems)
     height = _side(p, "height", problems)
-    guidance = p.get("guidance_scale", 7.0)
-    if isinstance(guidance, bool) or not isinstance(guidance, int | float) or not (
-            0.0 <= guidance <= 30.0):
+    guidance = p.get("guidance_scale")
+    if guidance is not None and (isinstance(guidance, bool) or not isinstance(
+            guidance, int | float) or not 0.0 <= guidance <= 30.0):
         problems.append(f"guidance_scale must be a number from 0 to 30 (got {guidance!r}).")
     scheduler = p.get("scheduler")
     if scheduler is not None and scheduler not in SCHEDULER_CLASSES:
         problems.append(f"Unknown scheduler {scheduler!r}; use one of "
                         f"{', '.join(SCHEDULER_CLASSES)}.")
+    edit = p.get("edit", False)
+    if not isinstance(edit, bool):
+        problems.append(f"edit must be true or false (got {edit!r}).")
+        edit = False
     strength = p.get("strength", 0.75)
     init_image = None
-    if p.get("image") is not None:
+    if p.get("image") is None:
+        strength = 0.75  # only an init image is denoised to a strength
+    else:
         init_image = _decode_init_image(p["image"], problems)
         if isinstance(strength, bool) or not isinstance(strength, int | float) or not (
                 0.0 < strength <= 1.0):
             problems.append(f"strength must be above 0 and at most 1 (got {strength!r}).")
-        elif isinstance(steps, int) and int(steps * strength) < 1:
-            problems.append(f"With strength {strength} no denoising step would run; raise "
-                            "num_inference_steps or strength.")
+            strength = 0.75
+    if edit and p.get("image") is None:
+        problems.append('An edit by words needs the image to edit (an "image").')
     mask = None
     if p.get("mask") is not None:
         mask = _decode_init_image(p["mask"], problems, role="mask")
@@ -260,14 +592,31 @@ def _job(prompt: Any, p: dict[str, Any], *, jumpstart: bool) -> Job:
         elif mask is not None and mask.size != init_image.size:
             problems.append(f"The mask ({mask.width}×{mask.height}) must be the size of the "
                             f"image ({init_image.width}×{init_image.height}).")
+        if edit:
+            problems.append("An edit by words changes the whole image as the words say; it "
+                            "takes no mask. Use inpainting to change only a masked area.")
     if problems:
         raise BadRequest(" ".join(problems))
     first = seed if seed is not None else random_seed()
     seeds = tuple((first + i) % (MAX_SEED + 1) for i in range(count))
-    return Job(prompt=prompt, negative_prompt=negative, steps=steps, guidance=float(guidance),
-               width=width, height=height, seeds=seeds, scheduler=scheduler,
-               init_image=init_image, strength=float(strength),
-               mask=mask.convert("L") if mask is not None else None, jumpstart=jumpstart)
+    job = Job(prompt=prompt, negative_prompt=negative, steps=steps,
+              guidance=None if guidance is None else float(guidance), width=width,
+              height=height, seeds=seeds, scheduler=scheduler, init_image=init_image,
+              strength=float(strength), mask=mask.convert("L") if mask is not None else None,
+              edit=edit, jumpstart=jumpstart)
+    problem = _strength_problem(job)
+    if problem:
+        raise BadRequest(problem)
+    return job
+
+
+def _strength_problem(job: Job) -> str:
+    """Image to image and inpainting run steps × strength steps: at least one must run."""
+    if job.mode in ("img2img", "inpaint") and job.steps is not None and (
+            int(job.steps * job.strength) < 1):
+        return (f"With strength {job.strength:g} no denoising step would run; raise "
+                "num_inference_steps or strength.")
+    return ""
 
 
 # Copied from backends.types.random_seed
@@ -324,43 +673,29 @@ def _encode(image: Image.Image, kind: str) -> str:
 # --- GPU / CPU: diffusers ------------------------------------------------------------------
 
 def _load_diffusers(model_dir: str) -> LoadedPipeline:
-    from diffusers import AutoPipelineForText2Image
     from diffusers.utils import logging as diffusers_logging
 
     diffusers_logging.disable_progress_bar()  # per-step bars flood the endpoint's logs
+    name = _model_name(model_dir)
+    family, variants = family_from_configs(config_reader(model_dir), name)
+    profile = family_profile(family, variants)
     choice = choose_device()
     # Safetensors only: pickle weights can run code when they are loaded.
-    pipeline = AutoPipelineForText2Image.from_pretrained(
+    pipeline = _pipeline_class(profile).from_pretrained(
         model_dir, use_safetensors=True, **{_dtype_keyword(): choice.dtype})
     pipeline.set_progress_bar_config(disable=True)
-    pipeline.to(choice.device)
-    return LoadedPipeline(pipeline, choice.device, choice.label, _model_name(model_dir),
-                          base_scheduler=pipeline.scheduler)
+    placement = _place(pipeline, choice, name)
+    device = f"{choice.label}, {placement.note}" if placement.note else choice.label
+    return LoadedPipeline(pipeline, choice.device, device, name,
+                          base_scheduler=pipeline.scheduler, family=family, profile=profile)
 
 
 def _run_diffusers(job: Job, model: LoadedPipeline) -> list[Image.Image]:
     import torch
 
-    mode = "inpaint" if job.mask is not None else (
-        "img2img" if job.init_image is not None else "txt2img")
-    pipeline = model.pipeline_for(mode)
-    pipeline.scheduler = build_scheduler(job.scheduler, model.base_scheduler.config)
-    kwargs: dict[str, Any] = {
-        "prompt": job.prompt, "negative_prompt": job.negative_prompt or None,
-        "num_inference_steps": job.steps, "guidance_scale": job.guidance,
-        "num_images_per_prompt": len(job.seeds), "output_type": "pil",
-        # CPU generators make a seed give the same picture on every device and in Studio.
-        "generator": [torch.Generator("cpu").manual_seed(s) for s in job.seeds],
-    }
-    if job.init_image is not None:
-        size = (job.width or job.init_image.width // 8 * 8,
-                job.height or job.init_image.height // 8 * 8)
-        kwargs.update(image=ImageOps.fit(job.init_image, size), strength=job.strength)
-        if job.mask is not None:
-            kwargs.update(mask_image=ImageOps.fit(job.mask, size), width=size[0],
-                          height=size[1])
-    else:
-        kwargs.update(width=job.width, height=job.height)
+    pipeline, kwargs = call_arguments(job, model)
+    # CPU generators make a seed give the same picture on every device and in Studio.
+    kwargs["generator"] = [torch.Generator("cpu").manual_seed(s) for s in job.seeds]
     try:
         with torch.inference_mode():
             return list(pipeline(**kwargs).images)
@@ -371,17 +706,84 @@ def _run_diffusers(job: Job, model: LoadedPipeline) -> list[Image.Image]:
                          f"{len(job.seeds)}; lower the size or the image count.") from exc
 
 
+def call_arguments(job: Job, model: LoadedPipeline) -> tuple[Any, dict[str, Any]]:
+    """The pipeline for the job's mode, with a fresh scheduler, and its arguments (the
+    guidance as the family takes it), as Studio's local backend prepares them."""
+    pipeline = model.pipeline_for(job.mode)
+    pipeline.scheduler = build_scheduler(job.scheduler, model.base_scheduler.config)
+    kwargs: dict[str, Any] = {
+        "prompt": job.prompt, "num_inference_steps": job.steps,
+        "num_images_per_prompt": len(job.seeds), "output_type": "pil",
+    }
+    kwargs.update(_guidance(job, model.profile))
+    if job.init_image is None:
+        kwargs.update(width=job.width, height=job.height)
+    else:
+        multiple = model.profile.size_multiple if model.profile else SIDE_MULTIPLE
+        size = (job.width or job.init_image.width // multiple * multiple,
+                job.height or job.init_image.height // multiple * multiple)
+        # The frame too: SD and SDXL image-to-image take it from the image (and have no width
+        # to pass), but FLUX, SD 3 and Qwen-Image would make their default size instead.
+        kwargs.update(image=ImageOps.fit(job.init_image, size), width=size[0], height=size[1])
+        if job.mode in ("img2img", "inpaint"):
+            kwargs["strength"] = job.strength
+        if job.mode == "inpaint":
+            kwargs["mask_image"] = ImageOps.fit(job.mask, size)
+    return pipeline, _accepted(pipeline, kwargs)
+
+
+# Qwen-Image runs true CFG only when a negative prompt is given; a blank one is its own
+# documented way to ask for it without steering away from anything.
+# Copied from backends.local.calls.BLANK_NEGATIVE
+BLANK_NEGATIVE = " "
+
+
+# Copied from backends.local.calls._guidance with GenerationRequest->Job
+def _guidance(request: Job, profile: FamilyProfile | None) -> dict[str, Any]:
+    kind = profile.guidance_kind if profile else "cfg"
+    negative = request.negative_prompt or None
+    if kind == "true_cfg":
+        return {"true_cfg_scale": request.guidance,
+                "negative_prompt": negative or (BLANK_NEGATIVE if request.guidance > 1 else None)}
+    if kind == "distilled" or kind == "none":
+        return {"guidance_scale": request.guidance}
+    return {"guidance_scale": request.guidance, "negative_prompt": negative}
+
+
+# Copied from backends.local.calls._accepted
+def _accepted(pipeline: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Only what this pipeline's __call__ takes. The family profile has already refused
+    anything the user set that the model cannot use, so what is left out here is a default."""
+    parameters = inspect.signature(pipeline.__call__).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return kwargs
+    return {k: v for k, v in kwargs.items() if k in parameters}
+
+
 # Copied from backends.local.schedulers.build_scheduler
 def build_scheduler(name: str | None, base_config: Any) -> Any:
     """A fresh scheduler for one run; None keeps the model's own scheduler type."""
     import diffusers
 
-    if name is None:
+    if name is None or str(base_config["_class_name"]).startswith("FlowMatch"):
+        # Flow-matching models (SD3, FLUX, Qwen-Image, Z-Image) run only their own
+        # flow-match Euler; their family profile allows "euler" alone, which means this.
         class_name, extra = base_config["_class_name"], {}
     else:
         class_name, extra = SCHEDULER_CLASSES[name]
     scheduler_class = getattr(diffusers, class_name)
     return scheduler_class.from_config(base_config, **extra)
+
+
+# Copied from backends.local.pipelines._pipeline_class
+def _pipeline_class(profile: FamilyProfile | None) -> Any:
+    """The text-to-image auto class where the family makes images from words alone; the class
+    model_index.json names for edit-only or fill-only models."""
+    from diffusers import AutoPipelineForText2Image, DiffusionPipeline
+
+    if profile is not None and "txt2img" not in profile.modes:
+        return DiffusionPipeline
+    return AutoPipelineForText2Image
 
 
 # Copied from backends.local.device.DeviceChoice
@@ -401,6 +803,9 @@ def choose_device(preferred: str | None = None) -> DeviceChoice:
                            "mps" if torch.backends.mps.is_available() else "cpu")
     if wanted == "cuda":
         name = torch.cuda.get_device_name(0)
+        # bf16 where the GPU has it (Ampere on): FLUX, Qwen-Image and Z-Image overflow fp16.
+        if torch.cuda.is_bf16_supported():
+            return DeviceChoice("cuda", torch.bfloat16, f"cuda ({name}) bf16")
         return DeviceChoice("cuda", torch.float16, f"cuda ({name}) fp16")
     if wanted == "mps":
         return DeviceChoice("mps", torch.float16, "mps (Apple GPU) fp16")
@@ -416,6 +821,82 @@ def _dtype_keyword() -> str:
     except ImportError:
         return "torch_dtype"
     return "dtype"
+
+
+# Copied from backends.local.pipelines._place with source: ModelSource->source: str,
+#   source.display_name->source, BackendUnavailable->RuntimeError
+def _place(pipeline: Any, device: DeviceChoice, source: str) -> Placement:
+    """Move the weights to the device, or enable model CPU offload when they do not fit."""
+    if device.device != "cuda":
+        pipeline.to(device.device)
+        return Placement("device", "")
+    import psutil
+    import torch
+
+    sizes = _component_bytes(pipeline)
+    free, _total = torch.cuda.mem_get_info()
+    placement = plan_placement(sum(sizes), max(sizes, default=0), free,
+                               psutil.virtual_memory().available)
+    if placement.kind == "impossible":
+        raise RuntimeError(f"{source}: {placement.note}")
+    if placement.kind == "offload":
+        pipeline.enable_model_cpu_offload()
+    else:
+        pipeline.to(device.device)
+    return placement
+
+
+# Copied from backends.local.pipelines._component_bytes
+def _component_bytes(pipeline: Any) -> list[int]:
+    import torch
+
+    return [sum(p.numel() * p.element_size() for p in module.parameters())
+            for module in pipeline.components.values() if isinstance(module, torch.nn.Module)]
+
+
+# Copied from backends.local.memory.GIB..WORKING_MARGIN_BYTES
+GIB = 1024**3
+# Room for activations, the VAE decode and the CUDA context at 1024² (measured on SDXL and
+# FLUX at batch 1; more images per call need more).
+WORKING_MARGIN_BYTES = int(2.5 * GIB)
+
+
+# Copied from backends.local.memory.Placement
+@dataclass(frozen=True)
+class Placement:
+    kind: Literal["device", "offload", "impossible"]
+    note: str  # what the result's device line says; "" when the model simply fits
+
+    @property
+    def runs(self) -> bool:
+        return self.kind != "impossible"
+
+
+# Copied from backends.local.memory.plan_placement
+def plan_placement(total_bytes: int, largest_bytes: int, free_bytes: int,
+                   host_free_bytes: int | None = None) -> Placement:
+    """Where the weights go: all on the GPU, one component at a time (model CPU offload), or
+    nowhere. `largest_bytes` is the biggest component (the transformer, usually): with
+    offload only it and the working margin must fit at once."""
+    need_all = total_bytes + WORKING_MARGIN_BYTES
+    if need_all <= free_bytes:
+        return Placement("device", "")
+    need_offload = largest_bytes + WORKING_MARGIN_BYTES
+    if need_offload <= free_bytes and (host_free_bytes is None or total_bytes <= host_free_bytes):
+        return Placement("offload", f"model CPU offload (needs {_gib(need_all)} GB to stay on "
+                                    f"the GPU, {_gib(free_bytes)} GB free)")
+    where = (f"{_gib(need_offload)} GB of GPU memory even with model CPU offload "
+             f"(its largest part is {_gib(largest_bytes)} GB)")
+    if host_free_bytes is not None and total_bytes > host_free_bytes:
+        where += f", and {_gib(total_bytes)} GB of free system memory to hold it"
+    return Placement("impossible", f"This model needs {where}; this GPU has {_gib(free_bytes)} "
+                                   "GB free. Close other GPU programs, or choose a smaller "
+                                   "model or a quantized (fp8) version of it.")
+
+
+# Copied from backends.local.memory._gib
+def _gib(value: int) -> str:
+    return f"{value / GIB:.1f}"
 
 
 # --- Inferentia2: optimum-neuron -----------------------------------------------------------
@@ -435,16 +916,18 @@ def _load_neuron(model_dir: str) -> LoadedPipeline:
         compiled_size = (neuron["static_width"] * scale, neuron["static_height"] * scale)
     except (AttributeError, KeyError, TypeError):
         pass
-    return LoadedPipeline(pipeline, "neuron", "inferentia2 (neuron)", _model_name(model_dir),
-                          compiled_size)
+    name = _model_name(model_dir)
+    family, variants = family_from_configs(config_reader(model_dir), name)
+    return LoadedPipeline(pipeline, "neuron", "inferentia2 (neuron)", name, compiled_size,
+                          family=family, profile=family_profile(family, variants))
 
 
 def _run_neuron(job: Job, model: LoadedPipeline) -> list[Image.Image]:
     import torch
 
     if job.init_image is not None:
-        raise BadRequest("image-to-image and inpainting are not available on the Inferentia2 "
-                         "endpoint yet; use a GPU endpoint for them.")
+        raise BadRequest("image-to-image, inpainting and editing are not available on the "
+                         "Inferentia2 endpoint yet; use a GPU endpoint for them.")
     if job.scheduler is not None:
         raise BadRequest("the Inferentia2 endpoint uses the scheduler it was compiled with; "
                          "leave the sampler on its default.")

@@ -2,8 +2,10 @@
 
     model_index.json, unet/, vae/, ...   the model (diffusers folder, or Neuron-compiled folder)
     code/inference.py                    our handler, the very file `studio endpoint serve` runs
+    code/families.json                   the model families' data the handler reads
     code/requirements.txt                what the container installs before loading it
-    studio_model.json                    the model's name, since SageMaker renames the folder
+    studio_model.json                    the model's name (SageMaker renames the folder), and
+                                         its family, variant and licence as packaging found them
 """
 
 from __future__ import annotations
@@ -17,15 +19,26 @@ from pathlib import Path
 
 from backends.endpoint import inference
 from backends.errors import InvalidRequest
+from backends.families import FAMILIES_FILE, UNKNOWN_LICENCE, FamilyProfile, family_profile
+from backends.resources import resources_dir
 
 TARGETS = ("gpu", "inferentia2")
+MANIFEST = "studio_model.json"
 
+# The first diffusers release with each family's pipelines (the variants' where they came
+# later); an older one in the container could not load the model.
+MIN_DIFFUSERS = {"flux1": "0.32", "flux1-kontext": "0.34", "qwen-image": "0.35",
+                 "qwen-image-edit": "0.35", "qwen-image-edit-plus": "0.36", "flux2": "0.36",
+                 "z-image": "0.36", "flux2-klein": "0.37"}
+BASE_DIFFUSERS = "0.31"
+
+_GPU_REQUIREMENTS = (
+    "# Installed by the Hugging Face PyTorch inference container before it loads\n"
+    "# code/inference.py. An endpoint without internet access needs these in its image.\n"
+    "diffusers>={diffusers}\naccelerate>=0.33\nsafetensors>=0.4\n"
+)
 REQUIREMENTS = {
-    "gpu": (
-        "# Installed by the Hugging Face PyTorch inference container before it loads\n"
-        "# code/inference.py. An endpoint without internet access needs these in its image.\n"
-        "diffusers>=0.31\naccelerate>=0.33\nsafetensors>=0.4\n"
-    ),
+    "gpu": _GPU_REQUIREMENTS.format(diffusers=BASE_DIFFUSERS),
     "inferentia2": (
         "# The Hugging Face Neuron container already ships optimum-neuron and diffusers in the\n"
         "# versions its Neuron SDK needs; installing others here would break the compiled model.\n"
@@ -40,6 +53,15 @@ class PackageReport:
     model: str
     files: int
     bytes: int
+    family: str = inference.UNKNOWN  # with its variant, e.g. "flux1-schnell"; or "unknown"
+    family_label: str = ""  # e.g. "FLUX.1 [schnell]"; "" for an unknown family
+    licence: str = UNKNOWN_LICENCE
+    commercial_use: bool | None = None
+    note: str = ""  # one sentence on the family: its defaults, or that none is known
+
+    @property
+    def family_known(self) -> bool:
+        return self.family != inference.UNKNOWN
 
 
 def package_model(model_dir: Path, out: Path, target: str = "gpu") -> PackageReport:
@@ -48,7 +70,11 @@ def package_model(model_dir: Path, out: Path, target: str = "gpu") -> PackageRep
     _check(model_dir, target)
     files = sorted(p for p in model_dir.rglob("*") if p.is_file() and _included(p, model_dir))
     name = model_dir.resolve().name
-    manifest = json.dumps({"model": name, "target": target, "packaged_by": "studio"}, indent=2)
+    family, variants = inference.family_from_configs(inference.config_reader(str(model_dir)),
+                                                     name)
+    profile = family_profile(family, variants)
+    manifest = json.dumps(_manifest(name, target, family, variants, profile), indent=2)
+    families = resources_dir() / FAMILIES_FILE
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(out.name + ".partial")
@@ -59,12 +85,49 @@ def package_model(model_dir: Path, out: Path, target: str = "gpu") -> PackageRep
                 archive.add(path, arcname=path.relative_to(model_dir).as_posix(),
                             recursive=False)
             archive.add(inference.__file__, arcname="code/inference.py")
-            _add_text(archive, "code/requirements.txt", REQUIREMENTS[target])
-            _add_text(archive, "studio_model.json", manifest)
+            archive.add(families, arcname=f"code/{inference.FAMILY_TABLE_FILE}")
+            _add_text(archive, "code/requirements.txt", requirements(target, profile))
+            _add_text(archive, MANIFEST, manifest)
         os.replace(partial, out)
     finally:
         partial.unlink(missing_ok=True)
-    return PackageReport(out, target, name, len(files) + 3, out.stat().st_size)
+    return PackageReport(
+        out, target, name, len(files) + 4, out.stat().st_size,
+        family=profile.name if profile else family,
+        family_label=profile.label if profile else "",
+        licence=profile.licence if profile else UNKNOWN_LICENCE,
+        commercial_use=profile.commercial if profile else None,
+        note=_family_note(profile))
+
+
+def requirements(target: str, profile: FamilyProfile | None) -> str:
+    """code/requirements.txt: for a GPU, a diffusers new enough for the model's family."""
+    if target != "gpu" or profile is None:
+        return REQUIREMENTS[target]
+    wanted = max((MIN_DIFFUSERS.get(key, BASE_DIFFUSERS) for key in (
+        profile.family, profile.name)), key=lambda v: tuple(int(p) for p in v.split(".")))
+    return _GPU_REQUIREMENTS.format(diffusers=wanted)
+
+
+def _manifest(name: str, target: str, family: str, variants: tuple[str, ...],
+              profile: FamilyProfile | None) -> dict[str, object]:
+    return {
+        "model": name, "target": target, "packaged_by": "studio",
+        "family": profile.family if profile else family,
+        "variant": profile.variant if profile else "-".join(variants),
+        "licence": profile.licence if profile else UNKNOWN_LICENCE,
+        "commercial_use": profile.commercial if profile else None,
+    }
+
+
+def _family_note(profile: FamilyProfile | None) -> str:
+    if profile is None:
+        return ("Its family is not one Studio knows, so the endpoint uses the generic defaults "
+                "(30 steps, guidance 7.0) when a request sets none, and does not edit by words; "
+                "check the model card for its licence.")
+    commercial = "commercial use allowed" if profile.commercial else "non-commercial use only"
+    return (f"{profile.label}: {profile.steps} steps and guidance {profile.guidance:g} unless a "
+            f"request sets them; {profile.licence} ({commercial}).")
 
 
 def _check(model_dir: Path, target: str) -> None:
@@ -94,7 +157,7 @@ def _included(path: Path, root: Path) -> bool:
     parts = path.relative_to(root).parts
     # Hidden files (.git, .cache) are not the model; an old code/ would shadow the handler.
     return not any(part.startswith(".") for part in parts) and parts[0] != "code" and (
-        parts != ("studio_model.json",))
+        parts != (MANIFEST,))
 
 
 def _add_text(archive: tarfile.TarFile, name: str, text: str) -> None:

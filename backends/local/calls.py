@@ -30,12 +30,11 @@ def prepare_call(loaded: LoadedModel, request: GenerationRequest,
     }
     kwargs.update(_guidance(request, profile))
     size = (request.width, request.height)
-    if request.mode != "img2img":
-        # img2img takes its size from the image; everything else is told the frame.
-        kwargs.update(width=request.width, height=request.height)
-        # FLUX.1 Kontext would otherwise rescale the frame to a megapixel and the input image
-        # to its nearest training resolution.
-        kwargs.update(max_area=request.width * request.height, _auto_resize=False)
+    # Every pipeline that takes a frame is told it (SD's img2img takes none and follows the
+    # image, which is fitted to the frame below). FLUX.1 Kontext would otherwise rescale the
+    # frame to a megapixel and the input image to its nearest training resolution.
+    kwargs.update(width=request.width, height=request.height,
+                  max_area=request.width * request.height, _auto_resize=False)
     if request.init_image is not None:
         kwargs["image"] = ImageOps.fit(request.init_image, size)
     if request.mode in ("img2img", "inpaint"):

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from backends.errors import BackendError, InvalidRequest
+from backends.families import GENERIC_GUIDANCE, GENERIC_STEPS
 from backends.sagemaker import payloads
 from backends.sagemaker.cost import Throughput, endpoint_cost
 from backends.sagemaker.errors import (
@@ -34,6 +35,7 @@ from backends.types import (
     Progress,
     ProgressCallback,
     Timings,
+    refuse_local_only,
 )
 
 # Compiled Inferentia/Trainium models have one image size, so tests leave the size to them.
@@ -102,6 +104,9 @@ class SageMakerBackend:
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()  # boto3 sessions are not thread-safe; clients are
         self._throughput = Throughput(instance_type)
+        # The steps the endpoint's model runs when none are set (its family's default), as
+        # its answers have told them; None until one has.
+        self._default_steps: int | None = None
 
     # --- the Backend interface -----------------------------------------------------------
 
@@ -115,7 +120,7 @@ class SageMakerBackend:
                            f"endpoint {self.endpoint_name} ({where})")
 
     def estimate_cost(self, request: GenerationRequest) -> Cost:
-        seconds = self._throughput.estimate(_work(request))
+        seconds = self._throughput.estimate(_work(self._with_default_steps(request)))
         how_long = "About" if self._throughput.measured else "A guessed"
         return endpoint_cost(seconds, self.instance_type, self.instance_count,
                              self.usd_per_hour, self.price_source, estimated=True,
@@ -130,6 +135,7 @@ class SageMakerBackend:
         calls = payloads.plan_calls(request, self.payload_format)
         split, images = _Split(), []
         model, device = "", ""
+        answers: list[payloads.Decoded] = []
         for done, seeds in enumerate(calls):
             cancel.raise_if_cancelled()
             if on_progress is not None:
@@ -145,9 +151,13 @@ class SageMakerBackend:
             images += [GeneratedImage(image, seed)
                        for image, seed in zip(decoded.images, decoded.seeds, strict=True)]
             model, device = decoded.model or model, decoded.device or device
+            answers.append(decoded)
         if on_progress is not None:
             on_progress(Progress("denoise", len(calls), len(calls), "Done"))
-        self._throughput.record(split.busy_s, _work(request))
+        ran = _what_ran(payloads.sent_request(request, self.payload_format), answers)
+        if request.steps is None and answers and answers[-1].steps is not None:
+            self._default_steps = answers[-1].steps
+        self._throughput.record(split.busy_s, _work(ran))
         timings = Timings(network_s=split.network_s, queue_s=split.queue_s,
                           inference_s=split.inference_s, decode_s=split.decode_s,
                           total_s=time.perf_counter() - submitted)
@@ -155,10 +165,13 @@ class SageMakerBackend:
                              self.usd_per_hour, self.price_source, estimated=False,
                              how_long="Endpoint time")
         fleet = f"{self.instance_count} × {self.instance_type}"
+        last = answers[-1] if answers else None
         return GenerationResult(
-            request=request, images=tuple(images), timings=timings, cost=cost,
+            request=ran, images=tuple(images), timings=timings, cost=cost,
             backend=self.name, model=model or request.model or self.endpoint_name,
-            device=f"{fleet} ({device})" if device else fleet)
+            device=f"{fleet} ({device})" if device else fleet,
+            family=last.family if last else "", licence=last.licence if last else "",
+            commercial_use=last.commercial_use if last else None)
 
     @property
     def fleet_usd_per_hour(self) -> float | None:
@@ -203,6 +216,7 @@ class SageMakerBackend:
 
     def _check(self, request: GenerationRequest) -> None:
         self._require_name()
+        refuse_local_only(request, "A SageMaker endpoint", edits=self.payload_format != "jumpstart")
         if request.mask is not None and self.payload_format == "jumpstart":
             raise InvalidRequest("JumpStart text-to-image endpoints cannot inpaint. Use an "
                                  "endpoint deployed with `studio endpoint deploy`.")
@@ -210,6 +224,14 @@ class SageMakerBackend:
             raise InvalidRequest("JumpStart text-to-image endpoints take no init image. Use an "
                                  "endpoint deployed with `studio endpoint deploy` for "
                                  "image-to-image.")
+
+    def _with_default_steps(self, request: GenerationRequest) -> GenerationRequest:
+        """For estimates: unset steps are the endpoint model's default once an answer has
+        told it, the generic 30 before (and always for JumpStart, which is sent 30)."""
+        if request.steps is not None:
+            return request
+        known = self._default_steps if self.payload_format != "jumpstart" else None
+        return request.replace(steps=known or GENERIC_STEPS)
 
     def _require_name(self) -> None:
         if not self.endpoint_name:
@@ -282,7 +304,20 @@ def _not_in_service(status: EndpointStatus) -> EndpointNotInService:
                                 f"{hint}", status.status)
 
 
+def _what_ran(sent: GenerationRequest, answers: list[payloads.Decoded]) -> GenerationRequest:
+    """The request with the steps and guidance the endpoint says it ran. An endpoint that does
+    not say (an older handler) ran what was sent, or where nothing was sent its generic
+    defaults, 30 and 7.0."""
+    steps = next((a.steps for a in reversed(answers) if a.steps is not None), None)
+    guidance = next((a.guidance for a in reversed(answers) if a.guidance is not None), None)
+    fallback_steps = GENERIC_STEPS if sent.steps is None else sent.steps
+    fallback_guidance = GENERIC_GUIDANCE if sent.guidance is None else sent.guidance
+    return sent.replace(steps=fallback_steps if steps is None else steps,
+                        guidance=fallback_guidance if guidance is None else guidance)
+
+
 def _work(request: GenerationRequest) -> float:
     """Denoising work in step-megapixel-images, the unit throughput is learned in."""
-    steps = request.steps * (request.strength if request.mode != "txt2img" else 1.0)
+    strength = request.strength if request.mode in ("img2img", "inpaint") else 1.0
+    steps = (request.steps or GENERIC_STEPS) * strength
     return max(1.0, steps) * request.width * request.height / 1e6 * request.count

@@ -1,8 +1,12 @@
 """The two request/response formats a Studio SageMaker endpoint can speak.
 
-- "studio": our handler (backends/endpoint/inference.py). PNGs, the seeds, server timings.
+- "studio": our handler (backends/endpoint/inference.py). PNGs, the seeds, server timings;
+  steps and guidance are sent only when set (the endpoint applies its model's family
+  defaults otherwise), and the answer says what really ran (`parameters`) and the model's
+  family and licence.
 - "jumpstart": the SageMaker JumpStart Stable Diffusion models. Flat JSON in, base64 JPEGs
-  out (with Accept "application/json;jpeg"), no timings. Text-to-image only.
+  out (with Accept "application/json;jpeg"), no timings. Text-to-image only; it needs explicit
+  steps and guidance, so unset ones are sent as the generic 30 and 7.0.
 """
 
 from __future__ import annotations
@@ -17,7 +21,8 @@ from typing import Any
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from backends.errors import BackendUnavailable, InvalidRequest
-from backends.types import GenerationRequest
+from backends.families import GENERIC_GUIDANCE, GENERIC_STEPS
+from backends.types import MAX_STEPS, GenerationRequest
 
 FORMATS = ("studio", "jumpstart")
 MAX_BODY_BYTES = 6 * 1024 * 1024  # SageMaker real-time inference, each way
@@ -41,6 +46,12 @@ class Decoded:
     server: ServerTimings | None = None
     model: str = ""
     device: str = ""
+    # What the endpoint says really ran (None: it did not say, as older handlers do not).
+    steps: int | None = None
+    guidance: float | None = None
+    family: str = ""
+    licence: str = ""
+    commercial_use: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -61,8 +72,19 @@ def plan_calls(request: GenerationRequest, payload_format: str) -> list[list[int
     return [seeds[i:i + per_call] for i in range(0, len(seeds), per_call)]
 
 
+def sent_request(request: GenerationRequest, payload_format: str) -> GenerationRequest:
+    """The request as it goes out: JumpStart needs explicit steps and guidance, so unset ones
+    become the generic 30 and 7.0; our handler is left to apply its model's own defaults."""
+    if payload_format != "jumpstart":
+        return request
+    return request.replace(
+        steps=GENERIC_STEPS if request.steps is None else request.steps,
+        guidance=GENERIC_GUIDANCE if request.guidance is None else request.guidance)
+
+
 def encode(request: GenerationRequest, seeds: list[int], payload_format: str) -> Encoded:
     if payload_format == "jumpstart":
+        request = sent_request(request, payload_format)
         body: dict[str, Any] = {
             "prompt": request.prompt, "width": request.width, "height": request.height,
             "num_inference_steps": request.steps, "guidance_scale": request.guidance,
@@ -74,19 +96,26 @@ def encode(request: GenerationRequest, seeds: list[int], payload_format: str) ->
                        "application/json;jpeg")
     parameters: dict[str, Any] = {
         "negative_prompt": request.negative_prompt,
-        "num_inference_steps": request.steps, "guidance_scale": request.guidance,
         "width": request.width, "height": request.height,
         "seed": seeds[0], "num_images_per_prompt": len(seeds),
     }
+    # Unset: the endpoint runs its model's own defaults (its family's) and says which.
+    if request.steps is not None:
+        parameters["num_inference_steps"] = request.steps
+    if request.guidance is not None:
+        parameters["guidance_scale"] = request.guidance
     if request.scheduler:
         parameters["scheduler"] = request.scheduler
+    if request.edit:
+        parameters["edit"] = True
     if request.init_image is not None:
         # The endpoint fits the image to the frame anyway; doing it here keeps the body small.
         fitted = ImageOps.fit(request.init_image, (request.width, request.height))
         buffer = io.BytesIO()
         fitted.save(buffer, format="PNG")
         parameters["image"] = base64.b64encode(buffer.getvalue()).decode("ascii")
-        parameters["strength"] = request.strength
+        if not request.edit:  # an edit by words runs all its steps on the image
+            parameters["strength"] = request.strength
     if request.mask is not None:
         # White = generate, as the handler reads it; fitted like the image so they align.
         fitted_mask = ImageOps.fit(request.mask, (request.width, request.height))
@@ -132,8 +161,27 @@ def decode(data: bytes, payload_format: str, seeds: list[int]) -> Decoded:
     timings = answer.get("timings") or {}
     server = ServerTimings(**{k: float(timings.get(k, 0.0)) for k in
                               ("queue_s", "inference_s", "encode_s", "total_s")})
+    ran = answer.get("parameters")
+    ran = ran if isinstance(ran, dict) else {}
+    commercial = answer.get("commercial_use")
     return Decoded(images, [int(s) for s in returned_seeds], server,
-                   str(answer.get("model") or ""), str(answer.get("device") or ""))
+                   str(answer.get("model") or ""), str(answer.get("device") or ""),
+                   steps=_steps(ran.get("num_inference_steps")),
+                   guidance=_guidance(ran.get("guidance_scale")),
+                   family=str(answer.get("family") or ""),
+                   licence=str(answer.get("licence") or ""),
+                   commercial_use=commercial if isinstance(commercial, bool) else None)
+
+
+def _steps(value: Any) -> int | None:
+    """Steps as the endpoint reports them, if they are steps Studio could have asked for."""
+    ok = isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_STEPS
+    return value if ok else None
+
+
+def _guidance(value: Any) -> float | None:
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 30
+    return float(value) if ok else None
 
 
 def check_body_size(encoded: Encoded) -> None:

@@ -127,6 +127,7 @@ def run_package(args: argparse.Namespace) -> int:
     report = package_model(args.model, args.out, args.target)
     print(f"Wrote {report.path} ({report.bytes / 1e6:.1f} MB, {report.files} files) for "
           f"{report.target}.")
+    print(f"  {report.note}")
     example = "ml.inf2.xlarge" if report.target == "inferentia2" else "ml.g5.xlarge"
     print(f"Next: aws s3 cp {report.path} s3://YOUR-BUCKET/studio/{report.model}/model.tar.gz\n"
           f"      studio endpoint deploy --name {_endpoint_name(report.model)} --model-data "

@@ -11,9 +11,15 @@ copy is marked on the line above it:
 The marker names the source by its dotted path: a function, a class, a method or a
 module-level assignment. `FIRST..LAST` names a run of consecutive statements, from the one
 that assigns FIRST to the one that assigns LAST. The copy is the definition (or run) that
-starts on the line below the marker. `with old->new, ...` renames are applied to the
-source's text before it is compared; everything else, comments and docstrings included,
-must be identical. To change a copied piece, change its source and paste it again.
+starts on the line below the marker. `with old->new, ...` renames are applied, in order, to
+the source's text before it is compared; everything else, comments and docstrings included,
+must be identical. A list of renames that ends with a comma goes on in the next comment line,
+so a marker fits the line length:
+
+    # Copied from backends.families.FamilyProfile with InvalidRequest->BadRequest,
+    #   GenerationRequest->Job
+
+To change a copied piece, change its source and paste it again.
 """
 
 from __future__ import annotations
@@ -37,44 +43,75 @@ HANDLER = Path(backends.__file__).parent / "endpoint" / "inference.py"
 EXPECTED_COPIES = {
     "backends.types.MAX_SEED..MAX_PROMPT_CHARS",
     "backends.types.random_seed",
+    "backends.types.GenerationRequest.mode",
+    "backends.types.GenerationRequest.replace",
     "backends.local.schedulers.SCHEDULER_CLASSES",
     "backends.local.schedulers.build_scheduler",
     "backends.local.device.DeviceChoice",
     "backends.local.device.choose_device",
     "backends.local.pipelines.LoadedModel.pipeline_for",
+    "backends.local.pipelines.main_pipeline_does",
+    "backends.local.pipelines._pipeline_class",
     "backends.local.pipelines._dtype_keyword",
+    "backends.local.pipelines._place",
+    "backends.local.pipelines._component_bytes",
+    "backends.local.memory.GIB..WORKING_MARGIN_BYTES",
+    "backends.local.memory.Placement",
+    "backends.local.memory.plan_placement",
+    "backends.local.memory._gib",
+    "backends.local.calls.BLANK_NEGATIVE",
+    "backends.local.calls._guidance",
+    "backends.local.calls._accepted",
+    "backends.local.detect.UNKNOWN..ConfigReader",
+    "backends.local.detect.PIPELINE_FAMILIES",
+    "backends.local.detect.FLUX2_KLEIN_9B_TEXT_WIDTH..SD2_TEXT_WIDTH",
+    "backends.local.detect.family_from_configs",
+    "backends.local.detect._speed_variants",
+    "backends.families.GENERIC_STEPS..MODE_LABELS",
+    "backends.families.FamilyProfile",
+    "backends.families.with_generic_defaults",
+    "backends.families.checked_with_defaults",
+    "backends.families.family_profile",
 }
 # The modules the handler copies from: a definition of the handler's named like one of theirs
 # must be a marked copy.
 SOURCE_MODULES = ("backends.types", "backends.local.schedulers", "backends.local.device",
-                  "backends.local.pipelines")
+                  "backends.local.pipelines", "backends.local.memory", "backends.local.calls",
+                  "backends.local.detect", "backends.families")
 
 _MARKER = re.compile(
     r"^[ \t]*# Copied from (?P<target>[\w.]+?(?:\.\.\w+)?)(?: with (?P<renames>.+?))?[ \t]*$")
+_MORE_RENAMES = re.compile(r"^[ \t]*#[ \t]+(?P<renames>\S.*?)[ \t]*$")
 
 
 @dataclass(frozen=True)
 class Marker:
-    line: int  # 1-based line of the marker comment
+    line: int  # 1-based line of the marker's last comment line: the copy starts below it
     target: str  # "module.Name", "module.Class.method" or "module.FIRST..LAST"
     renames: tuple[tuple[str, str], ...]
 
 
 def find_markers(text: str) -> list[Marker]:
     markers = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    lines = text.splitlines()
+    for number, line in enumerate(lines, start=1):
         match = _MARKER.match(line)
         if match is None:
             if "Copied from" in line and line.lstrip().startswith("#"):
                 raise AssertionError(f"line {number}: unreadable copy marker {line.strip()!r}")
             continue
+        listed, last = match["renames"] or "", number
+        while listed.endswith(","):
+            more = _MORE_RENAMES.match(lines[last]) if last < len(lines) else None
+            assert more, f"line {number}: the renames end with ',' but go on in no comment line"
+            listed, last = f"{listed} {more['renames']}", last + 1
         renames = []
-        for pair in (match["renames"] or "").split(","):
+        for pair in listed.split(","):
             if pair.strip():
                 old, sep, new = (part.strip() for part in pair.partition("->"))
                 assert sep and old, f"line {number}: a rename reads old->new, not {pair!r}"
                 renames.append((old, new))
-        markers.append(Marker(number, match["target"], tuple(renames)))
+        markers.append(Marker(last, match["target"], tuple(renames)))
     return markers
 
 
@@ -224,7 +261,8 @@ def test_handler_definitions_named_like_studio_code_are_marked_copies() -> None:
                            if _start(b[i]) == marker.line + 1)
         last = marker.target.partition("..")[2]
         for node in body[index:]:
-            marked_lines.add(node.lineno)
+            # A copied class's methods are part of the copy.
+            marked_lines.update(n.lineno for n in ast.walk(node) if isinstance(n, ast.stmt))
             if not last or _renamed(last, marker.renames) in _names(node):
                 break
     unmarked = sorted(
@@ -247,3 +285,12 @@ def test_a_marker_must_sit_directly_above_its_copy() -> None:
     text = "# Copied from backends.types.random_seed\n\nX = 1\n"
     with pytest.raises(AssertionError, match="not directly above a definition"):
         copy_text(text, find_markers(text)[0])
+
+
+def test_renames_may_go_on_in_the_next_comment_line() -> None:
+    text = ("# Copied from backends.types.random_seed with random->chance,\n"
+            "#   MAX_SEED->TOP\n"
+            "def chance_seed() -> int:\n    return chance.SystemRandom().randint(0, TOP)\n")
+    (marker,) = find_markers(text)
+    assert marker.line == 2 and marker.renames == (("random", "chance"), ("MAX_SEED", "TOP"))
+    assert copy_problem(text, marker) is None

@@ -74,5 +74,6 @@ def test_inferentia_refuses_inpainting_plainly() -> None:
     job = parse_request({"inputs": "a vase", "parameters": {
         "image": _b64(Image.new("RGB", (64, 64))), "mask": _b64(_mask())}})
     model = inference.LoadedPipeline(None, "neuron", "inferentia2 (neuron)", "m", (64, 64))
-    with pytest.raises(BadRequest, match="inpainting are not available on the Inferentia2"):
+    with pytest.raises(BadRequest, match="inpainting and editing are not available on the "
+                                         "Inferentia2"):
         inference.predict_fn(job, model)

@@ -17,6 +17,8 @@ from PIL import Image
 from backends.endpoint import inference
 from backends.endpoint.packaging import package_model
 from backends.errors import InvalidRequest
+from backends.families import FAMILIES_FILE
+from backends.resources import resources_dir
 
 
 def names(archive: Path) -> set[str]:
@@ -29,7 +31,8 @@ def test_gpu_archive_layout(tiny_sd_path: Path, tmp_path: Path) -> None:
     report = package_model(tiny_sd_path, out, "gpu")
     assert report.path == out and out.is_file() and report.model == "tiny-sd"
     members = names(out)
-    assert {"code/inference.py", "code/requirements.txt", "studio_model.json",
+    assert {"code/inference.py", "code/requirements.txt", "code/families.json",
+            "studio_model.json",
             "model_index.json", "unet/config.json", "unet/diffusion_pytorch_model.safetensors",
             "vae/config.json", "text_encoder/config.json", "tokenizer/tokenizer_config.json",
             "scheduler/scheduler_config.json"} <= members
@@ -38,10 +41,17 @@ def test_gpu_archive_layout(tiny_sd_path: Path, tmp_path: Path) -> None:
         handler = tar.extractfile("code/inference.py").read()
         requirements = tar.extractfile("code/requirements.txt").read().decode()
         manifest = json.loads(tar.extractfile("studio_model.json").read())
+        families = json.loads(tar.extractfile("code/families.json").read())
     assert handler == Path(inference.__file__).read_bytes()  # the very file the server runs
-    assert "diffusers" in requirements
-    assert manifest == {"model": "tiny-sd", "target": "gpu", "packaged_by": "studio"}
-    assert not list(tmp_path.rglob("*.partial"))
+    assert "diffusers>=0.31" in requirements
+    assert manifest == {"model": "tiny-sd", "target": "gpu", "packaged_by": "studio",
+                        "family": "sd1", "variant": "", "licence": "CreativeML OpenRAIL-M",
+                        "commercial_use": True}
+    assert families == json.loads((resources_dir() / FAMILIES_FILE).read_text(encoding="utf-8"))
+    assert (report.family, report.family_label) == ("sd1", "Stable Diffusion 1.x")
+    assert report.family_known and report.commercial_use is True
+    assert report.note.startswith("Stable Diffusion 1.x: 30 steps and guidance 7 unless")
+    assert report.files == len(members) and not list(tmp_path.rglob("*.partial"))
 
 
 def fake_compiled(folder: Path) -> Path:
@@ -122,6 +132,45 @@ def test_the_packed_handler_answers_in_a_fresh_interpreter(tiny_sd_path: Path,
     answer = json.loads(run.stdout.strip().splitlines()[-1])
     assert answer["seeds"] == [21, 22]
     assert answer["model"] == "tiny-sd"  # from studio_model.json: the folder is just "model"
+    # The family's data comes from code/families.json: Studio's resources are not there.
+    assert (answer["family"], answer["licence"]) == ("sd1", "CreativeML OpenRAIL-M")
+    assert answer["parameters"] == {"num_inference_steps": 2, "guidance_scale": 7.0,
+                                    "scheduler": None, "mode": "txt2img"}
     for encoded in answer["generated_images"]:
         with Image.open(io.BytesIO(base64.b64decode(encoded))) as image:
             assert image.size == (64, 64)
+
+
+@pytest.mark.parametrize(("family", "recorded", "licence", "commercial", "diffusers"), [
+    ("flux1", ("flux1", "schnell"), "Apache-2.0", True, "diffusers>=0.32"),
+    ("flux2-klein", ("flux2-klein", ""), "Apache-2.0", True, "diffusers>=0.37"),
+    ("z-image", ("z-image", ""), "Apache-2.0", True, "diffusers>=0.36"),
+    ("flux1-dev", ("flux1", ""), "FLUX.1 [dev] Non-Commercial License", False,
+     "diffusers>=0.32"),
+])
+def test_packaging_records_the_family(family_dir, tmp_path: Path, family, recorded, licence,
+                                      commercial, diffusers) -> None:
+    report = package_model(family_dir(family), tmp_path / "model.tar.gz")
+    with tarfile.open(report.path) as tar:
+        manifest = json.loads(tar.extractfile("studio_model.json").read())
+        requirements = tar.extractfile("code/requirements.txt").read().decode()
+    assert (manifest["family"], manifest["variant"]) == recorded
+    assert (manifest["licence"], manifest["commercial_use"]) == (licence, commercial)
+    assert report.family == "-".join(part for part in recorded if part)
+    assert (report.licence, report.commercial_use) == (licence, commercial)
+    assert diffusers in requirements.splitlines()
+
+
+def test_a_folder_of_no_known_family_is_packaged_with_a_note(tmp_path: Path) -> None:
+    folder = tmp_path / "mystery"
+    folder.mkdir()
+    (folder / "model_index.json").write_text('{"_class_name": "SomeNewPipeline"}')
+    (folder / "weights.safetensors").write_bytes(b"")
+    report = package_model(folder, tmp_path / "model.tar.gz")
+    assert (report.family, report.family_known, report.commercial_use) == ("unknown", False,
+                                                                           None)
+    assert report.licence == "unknown: check the model card"
+    assert "not one Studio knows" in report.note and "30 steps, guidance 7.0" in report.note
+    with tarfile.open(report.path) as tar:
+        manifest = json.loads(tar.extractfile("studio_model.json").read())
+    assert (manifest["family"], manifest["commercial_use"]) == ("unknown", None)
