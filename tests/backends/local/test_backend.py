@@ -199,7 +199,9 @@ def test_uncached_hub_id_while_offline_says_so(tmp_path, monkeypatch,
 
 
 def test_importing_the_backend_does_not_import_torch() -> None:
-    code = ("import sys, backends, backends.local; b = backends.local.LocalBackend('x'); "
-            "b.describe(); print('torch' in sys.modules, 'diffusers' in sys.modules)")
+    code = ("import sys, backends, backends.local, backends.local.calls, backends.local.loras; "
+            "b = backends.local.LocalBackend('x'); b.describe(); "
+            "b.estimate_cost(backends.GenerationRequest(prompt='a mug')); "
+            "print('torch' in sys.modules, 'diffusers' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False False"

@@ -109,3 +109,15 @@ def test_an_edit_changes_the_image_it_was_given(tiny_family_path,
                                      init_image=Image.new("RGB", (SIZE, SIZE), (20, 40, 220))))
     assert red.request.mode == "edit"
     assert not np.array_equal(np.asarray(red.images[0].image), np.asarray(blue.images[0].image))
+
+
+@pytest.mark.parametrize("tiny", ["sd3", "flux1", "qwen-image", "z-image"])
+@pytest.mark.parametrize("mode", ["img2img", "inpaint"])
+def test_image_to_image_and_inpainting_on_the_transformer_families(
+        tiny, mode, tiny_family_path, local_backend_factory) -> None:
+    request = _request(tiny_family_path(tiny), "inpaint", steps=2, strength=1.0)
+    if mode == "img2img":
+        request = request.replace(mask=None)
+    result = local_backend_factory().generate(request)
+    assert result.request.mode == mode
+    assert result.images[0].image.size == (SIZE, SIZE)
