@@ -136,19 +136,18 @@ def check_local_model(model: str) -> None:
     resolve(model)
 
 
+def _local_product_scenes(backend: Any) -> Backend:
+    from backends.local.scenes import EditScenes
+
+    return EditScenes(backend)
+
+
 def local_model_profile(model: str) -> Any:
     """The FamilyProfile of a local model (None when unknown), from its files or the hub
     cache only: never loads it, never goes online."""
-    from backends.errors import BackendError
-    from backends.local.hub import identify_hub_model
-    from backends.local.sources import resolve
+    from backends.local import LocalBackend
 
-    try:
-        return identify_hub_model(resolve(model), network=False).profile
-    except BackendError:
-        return None
-    except ImportError:  # the cloud edition has no huggingface_hub to read a cache with
-        return None
+    return LocalBackend(model).model_profile()
 
 
 def model_profile(settings: Settings) -> Any:
@@ -340,7 +339,8 @@ KINDS: dict[str, BackendKind] = {
         description="Runs on this computer with diffusers. Costs the electricity it draws.",
         capabilities=Capabilities(one_at_a_time=True, edit=True, loras=True),
         build=_build_local, model_field="model", target_field="model", target_hint="",
-        missing_target="no model set", setup_problem=_local_setup_problem),
+        missing_target="no model set", setup_problem=_local_setup_problem,
+        product_scenes=_local_product_scenes),
     "sagemaker": BackendKind(
         name="sagemaker", label="SageMaker endpoint",
         description="Your own endpoint on AWS (Inferentia2 or GPU), billed per instance hour "

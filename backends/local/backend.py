@@ -10,7 +10,12 @@ from collections.abc import Callable
 from typing import Any
 
 from backends.errors import BackendError, BackendUnavailable, Cancelled, InvalidRequest
-from backends.families import UNKNOWN_LICENCE, checked_with_defaults, with_generic_defaults
+from backends.families import (
+    UNKNOWN_LICENCE,
+    FamilyProfile,
+    checked_with_defaults,
+    with_generic_defaults,
+)
 from backends.local.calls import prepare_call
 from backends.local.cost import EnergyPrice, ThroughputMemory, energy_cost
 from backends.local.energy import EnergyReading, PowerReader, PowerSampler, default_meter
@@ -131,13 +136,20 @@ class LocalBackend:
             return self._generate_locked(request, source, on_progress, cancel, submitted,
                                          queue_s)
 
+    def model_profile(self, model: str = "") -> FamilyProfile | None:
+        """The family profile of `model` (or the default model), from its files or the hub
+        cache; None when it is unknown. Never loads the model, never goes online."""
+        try:
+            source = identify_hub_model(resolve(model or self.default_model), network=False)
+        except BackendError:
+            return None
+        except ImportError:  # the cloud edition has no huggingface_hub to read a cache with
+            return None
+        return source.profile
+
     def _with_defaults(self, request: GenerationRequest) -> GenerationRequest:
         """The request with its model's default steps, for estimates; never raises."""
-        try:
-            source = resolve(request.model or self.default_model)
-        except BackendError:
-            return with_generic_defaults(request)
-        profile = source.profile
+        profile = self.model_profile(request.model)
         return profile.with_defaults(request) if profile else with_generic_defaults(request)
 
     def unload(self) -> None:

@@ -127,3 +127,20 @@ def test_bedrock_inpaints_each_scene_and_bills_each_image(fake_bedrock, tmp_path
     for line in lines:
         assert line["backend"] == "bedrock" and line["cost_usd"] == pytest.approx(0.07)
         _assert_product_kept(line["library_path"], path, expected, size=(320, 320))
+
+
+def test_an_edit_model_makes_the_scene_and_the_product_stays_exact(
+        tiny_family_path, tmp_path, capsys) -> None:
+    photo, _ = product_photo((160, 128))
+    path = tmp_path / "bottle.png"
+    photo.save(path)
+    code, lines, err = _run(capsys, "--model", str(tiny_family_path("flux1-kontext")),
+                            "--product-image", str(path), "--prompt", "on a marble counter",
+                            "--fill", "0.8", "--seed", "9", "--json", "--steps", "2",
+                            "--width", "64", "--height", "64", "--device", "cpu")
+    assert code == 0, err
+    (line,) = lines
+    assert line["mode"] == "edit" and line["family"] == "flux1-kontext"
+    assert line["prompt"].endswith("on a marble counter")
+    project = find_project(load_product_photo(path))
+    _assert_product_kept(line["library_path"], path, project.mask, fill=0.8)
