@@ -40,6 +40,7 @@ KNOWN: tuple[tuple[str, tuple[str, ...], str, str], ...] = (
     ("transformers", ("transformers",), "Apache-2.0", "needed for local generation"),
     ("accelerate", ("accelerate",), "Apache-2.0", "needed for local generation"),
     ("safetensors", ("safetensors",), "Apache-2.0", "needed for local generation"),
+    ("PEFT", ("peft",), "Apache-2.0", "LoRAs in local generation"),
 )
 
 
