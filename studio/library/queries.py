@@ -191,6 +191,11 @@ class LibraryQueries:
             "ORDER BY created_at", [bound, end])
         return [dict(row) for row in rows]
 
+    def input_of_run(self, run_id: str) -> str | None:
+        """The relative path of the image a run started from (img2img, inpaint, edit)."""
+        found = self.rows("SELECT init_image_path FROM runs WHERE id = ?", [run_id])
+        return found[0][0] if found else None
+
     def input_in_use(self, rel: str) -> bool:
         """Whether a run still starts from the init image at `rel`."""
         return bool(self.rows("SELECT 1 FROM runs WHERE init_image_path = ? LIMIT 1", [rel]))

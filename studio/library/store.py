@@ -234,6 +234,12 @@ class Library:
         with self._errors("read the image from the history"):
             return self._queries.get(image_id)
 
+    def input_image_path(self, record: ImageRecord) -> Path | None:
+        """The image `record`'s run started from (img2img, inpaint, an edit), or None."""
+        with self._errors("read the history"):
+            rel = self._queries.input_of_run(record.run_id)
+        return self.root / rel if rel else None
+
     def recent_prompts(self, limit: int = 50) -> list[str]:
         """Distinct prompts, the most recently used first, for recalling one."""
         with self._errors("read the recent prompts"):

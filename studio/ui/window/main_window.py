@@ -19,7 +19,7 @@ from studio.context import StudioContext
 from studio.costs.budget import BudgetExceeded
 from studio.formatting import format_usd
 from studio.generation.job_queue import Job
-from studio.library import ImageRecord
+from studio.library import ImageRecord, LibraryError
 from studio.settings.values import Settings
 from studio.ui.compare.backends_dialog import CompareBackendsDialog
 from studio.ui.compare.view import CompareDialog
@@ -208,12 +208,23 @@ class MainWindow(FileInputsWindow):
     def seed_variations(self, record, count: int) -> Job | None:
         """N new seeds for a result, on the backend and model that made it."""
         try:
-            request = GenerationRequest.from_dict(record.request).replace(seed=None, count=count)
+            request = self._request_of(record).replace(seed=None, count=count)
             backend = self.context.backends.get(record.backend)
-        except BackendError as exc:
+        except (BackendError, LibraryError) as exc:
             self.show_message(str(exc))
             return None
         return self.submit(request, backend)
+
+    def _request_of(self, record) -> GenerationRequest:
+        """The request that made `record`, with the image it started from where the run kept
+        it (an edit or image-to-image varies from the same image, not from nothing)."""
+        data = {k: v for k, v in record.request.items() if k != "edit"}
+        source = self.context.library.input_image_path(record)
+        if source is None or record.request.get("mode") not in ("img2img", "edit"):
+            return GenerationRequest.from_dict(data)  # an edit without its image cannot repeat
+        return GenerationRequest.from_dict(data).replace(
+            init_image=load_image(source, role="image it started from"),
+            edit=bool(record.request.get("edit")))
 
     def compare_selected(self) -> None:
         records = self.gallery.selected_records()

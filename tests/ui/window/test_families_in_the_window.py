@@ -13,13 +13,16 @@ from tests.ui.record_factory import record_image
 WAIT_MS = 60_000
 
 
+def _use_kontext(window, tiny_family_path) -> None:
+    store = window.context.settings
+    store.update(store.settings.replace(local=dataclasses.replace(
+        store.settings.local, model=str(tiny_family_path("flux1-kontext")))))
+    window.params_panel.steps_spin.setValue(2)
+
+
 def test_an_edit_by_words_from_the_window_makes_an_edited_image(qtbot, window,
                                                                  tiny_family_path) -> None:
-    store = window.context.settings
-    kontext = str(tiny_family_path("flux1-kontext"))
-    store.update(store.settings.replace(
-        local=dataclasses.replace(store.settings.local, model=kontext)))
-    window.params_panel.steps_spin.setValue(2)
+    _use_kontext(window, tiny_family_path)
     record = record_image(window.context.library, "a mug on oak", size=(64, 64))
     with qtbot.waitSignal(window.context.jobs.finished, timeout=WAIT_MS) as finished:
         assert window.edit_with_words(record, "make the background a marble counter")
@@ -39,3 +42,17 @@ def test_a_lora_from_the_list_is_applied_and_recorded(qtbot, window, tiny_lora) 
     _job, result, records = finished.args
     assert result.request.loras == (LoraRef(str(lora), 0.8),)
     assert records[0].request["loras"] == [{"source": str(lora), "name": "style", "weight": 0.8}]
+
+
+def test_seed_variations_of_an_edit_edit_the_same_image_again(qtbot, window,
+                                                             tiny_family_path) -> None:
+    _use_kontext(window, tiny_family_path)
+    record = record_image(window.context.library, "a mug on oak", size=(64, 64))
+    with qtbot.waitSignal(window.context.jobs.finished, timeout=WAIT_MS) as finished:
+        window.edit_with_words(record, "make the background a marble counter")
+    edited = finished.args[2][0]
+    with qtbot.waitSignal(window.context.jobs.finished, timeout=WAIT_MS) as varied:
+        assert window.seed_variations(edited, 2)
+    request = varied.args[1].request
+    assert request.mode == "edit" and request.count == 2
+    assert request.init_image.size == (64, 64)
