@@ -25,6 +25,9 @@ MAX_COUNT = 16
 MAX_PROMPT_CHARS = 10_000
 MAX_INPUT_PIXELS = 64_000_000
 MAX_LORAS = 8
+# How much acceleration a local or endpoint run gets (backends/local/speed.py):
+# exact keeps today's numerics, fast changes them negligibly, fastest trades a little.
+SPEEDS = ("exact", "fast", "fastest")
 MAX_LORA_WEIGHT = 5.0
 
 SCHEDULERS: dict[str, str] = {
@@ -170,6 +173,7 @@ class GenerationRequest:
     # a model that edits by words (Qwen-Image-Edit, FLUX.1 Kontext, FLUX.2).
     edit: bool = False
     loras: tuple[LoraRef, ...] = ()
+    speed: str = "exact"
 
     def __post_init__(self) -> None:
         if not (isinstance(self.loras, tuple)
@@ -242,6 +246,8 @@ class GenerationRequest:
         if self.edit and self.mask is not None:
             problems.append("An edit by words changes the whole image as the words say; it "
                             "takes no mask. Use inpainting to change only a masked area.")
+        if self.speed not in SPEEDS:
+            problems.append(f"Unknown speed {self.speed!r}; choose one of {', '.join(SPEEDS)}.")
         if len(self.loras) > MAX_LORAS:
             problems.append(f"At most {MAX_LORAS} LoRAs can be stacked (got {len(self.loras)}).")
         elif len({lora.name for lora in self.loras}) != len(self.loras):
@@ -370,6 +376,9 @@ class GenerationResult:
     family: str = ""
     licence: str = ""
     commercial_use: bool | None = None
+    # What the speed profile applied and what fell back ("attention: FlashAttention-3",
+    # "not applied: fp8: needs torchao"), where the backend has speed profiles.
+    accelerations: tuple[str, ...] = ()
 
     @property
     def cost_per_image(self) -> float:

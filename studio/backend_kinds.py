@@ -32,6 +32,7 @@ class Capabilities:
     inpaint: bool = True
     edit: bool = False  # instruction editing ("make the background a marble counter")
     loras: bool = False
+    speed_applies: bool = True  # the exact/fast/fastest profile means something here
     fixed_sizes: bool = False  # the model accepts only the sizes it lists
     steps_apply: bool = True  # the steps field means something on this backend
     sampler_applies: bool = True
@@ -356,7 +357,7 @@ KINDS: dict[str, BackendKind] = {
         name="bedrock", label="Amazon Bedrock",
         description="Managed image models, billed per image. No endpoint to run.",
         capabilities=Capabilities(fixed_sizes=True, steps_apply=False, sampler_applies=False,
-                                  guidance_applies=False),
+                                  guidance_applies=False, speed_applies=False),
         build=_build_bedrock, model_field="model", target_field="model",
         target_hint="MODEL_ID", missing_target="no model set",
         test_connection=lambda backend: backend.test_connection(),

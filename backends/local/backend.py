@@ -21,8 +21,9 @@ from backends.local.cost import EnergyPrice, ThroughputMemory, energy_cost
 from backends.local.energy import EnergyReading, PowerReader, PowerSampler, default_meter
 from backends.local.hub import identify_hub_model
 from backends.local.loras import apply_loras
-from backends.local.pipelines import PipelineCache
+from backends.local.pipelines import LoadedModel, PipelineCache
 from backends.local.sources import ModelSource, resolve
+from backends.local.speed import unfuse_qkv
 from backends.types import (
     BackendInfo,
     CancelToken,
@@ -34,6 +35,9 @@ from backends.types import (
     ProgressCallback,
     Timings,
 )
+
+# Step previews wait for the GPU; one every half second looks live and costs little.
+PREVIEW_EVERY_S = 0.5
 
 
 class _Interrupted(Exception):
@@ -71,6 +75,7 @@ class LocalBackend:
 
     def __init__(self, default_model: str = "", *, device: str | None = None,
                  energy: EnergyPrice | None = None, previews: bool = True,
+                 preview_every_s: float = PREVIEW_EVERY_S,
                  power_meter: Callable[[str], PowerReader | None] | None = None) -> None:
         """`power_meter(device)` gives a power reader for a run (NVML on CUDA by default);
         None from it means no meter, and the configured or typical wattage is used."""
@@ -79,6 +84,7 @@ class LocalBackend:
         self._measured_watts: dict[str, float] = {}
         self.energy = energy or EnergyPrice()
         self.previews = previews
+        self.preview_every_s = preview_every_s
         self._preferred_device = device
         self._device_choice: Any = None
         self._cache = PipelineCache()
@@ -147,6 +153,27 @@ class LocalBackend:
             return None
         return source.profile
 
+    @staticmethod
+    def _warm_up(loaded: LoadedModel, request: GenerationRequest,
+                 profile: FamilyProfile | None, on_progress: ProgressCallback | None) -> float:
+        """Compile a compiled model for this size now, in a two-step run, so the seconds
+        show as loading and the image's own timings stay true. Once per size."""
+        size = (request.width, request.height)
+        if not loaded.speed.compiled or size in loaded.warmed_sizes:
+            return 0.0
+        if on_progress is not None:
+            on_progress(Progress("load", 0, 1, f"Compiling for {size[0]}×{size[1]} (first run "
+                                               "at this size only)"))
+        started = time.perf_counter()
+        pipeline, kwargs = prepare_call(loaded, request.replace(steps=2, count=1), profile)
+        kwargs["output_type"] = "latent"
+        import torch
+
+        with torch.inference_mode():
+            pipeline(**kwargs)
+        loaded.warmed_sizes.add(size)
+        return time.perf_counter() - started
+
     def _with_defaults(self, request: GenerationRequest) -> GenerationRequest:
         """The request with its model's default steps, for estimates; never raises."""
         profile = self.model_profile(request.model)
@@ -180,28 +207,35 @@ class LocalBackend:
         import torch
 
         device = self._device_choice
-        loaded, load_s = self._cache.get(source, device, on_progress, cancel)
+        loaded, load_s = self._cache.get(source, device, request.speed, on_progress, cancel)
         cancel.raise_if_cancelled()
         profile = source.profile
         label = profile.label if profile else source.display_name
+        if request.loras:
+            unfuse_qkv(loaded.text2image, loaded.speed)
         loaded.loras = apply_loras(loaded.text2image, request.loras, loaded.loras, label)
+        load_s += self._warm_up(loaded, request, profile, on_progress)
         pipeline, kwargs = prepare_call(loaded, request, profile)
         seeds = request.image_seeds()
         kwargs["generator"] = [torch.Generator("cpu").manual_seed(s) for s in seeds]
-        clock = {"last_step": time.perf_counter()}
+        clock = {"last_step": time.perf_counter(), "last_preview": 0.0}
 
         def on_step_end(pipe: Any, step: int, timestep: Any, tensors: dict) -> dict:
-            clock["last_step"] = time.perf_counter()
+            now = clock["last_step"] = time.perf_counter()
             if cancel.cancelled:
                 raise _Interrupted
             if on_progress is not None:
                 total = int(getattr(pipe, "num_timesteps", 0) or request.steps)
                 preview = None
-                if self.previews and "latents" in tensors:
+                # A preview copies the latents to the CPU, which waits for the GPU: at most
+                # one per interval keeps that off most steps.
+                if (self.previews and "latents" in tensors
+                        and now - clock["last_preview"] >= self.preview_every_s):
                     from backends.local.preview import latent_preview
 
                     preview = latent_preview(tensors["latents"], source.family,
                                              request.width, request.height)
+                    clock["last_preview"] = time.perf_counter()
                 on_progress(Progress("denoise", step + 1, total,
                                      f"Step {step + 1}/{total}", preview))
             return {}
@@ -239,7 +273,8 @@ class LocalBackend:
         return GenerationResult(
             request=request, images=images, timings=timings, cost=cost, backend=self.name,
             model=source.display_name,
-            device=f"{device.label}, {placement}" if placement else device.label,
+            device=f"{loaded.device_label}, {placement}" if placement else loaded.device_label,
+            accelerations=(f"speed {request.speed}: {loaded.dtype_label}", *loaded.speed.notes()),
             family=profile.name if profile else source.family,
             licence=profile.licence if profile else UNKNOWN_LICENCE,
             commercial_use=profile.commercial if profile else None)

@@ -15,6 +15,7 @@ from backends.local.device import DeviceChoice
 from backends.local.hub import ensure_snapshot, hub_offline
 from backends.local.memory import Placement, plan_placement
 from backends.local.sources import ModelSource, safetensors_shapes
+from backends.local.speed import SpeedReport, apply_speed, dtype_label, load_dtype
 from backends.types import CancelToken, LoraRef, Progress, ProgressCallback
 
 # The denoiser class a family's single .safetensors file holds, when it holds only that.
@@ -46,6 +47,17 @@ class LoadedModel:
     placement: Placement = field(default_factory=lambda: Placement("device", ""))
     loras: tuple[LoraRef, ...] = ()
     by_mode: dict[str, Any] = field(default_factory=dict)
+    speed: SpeedReport = field(default_factory=lambda: SpeedReport("exact"))
+    dtype_label: str = ""
+    warmed_sizes: set[tuple[int, int]] = field(default_factory=set)  # compiled for these
+
+    @property
+    def device_label(self) -> str:
+        """The device as the result shows it, with the precision this model really runs in."""
+        # DeviceChoice.label ends with the device's default precision; the speed profile
+        # may have chosen another.
+        base = self.device.label.rsplit(" ", 1)[0]
+        return f"{base} {self.dtype_label}" if self.dtype_label else self.device.label
 
     def pipeline_for(self, mode: str) -> Any:
         """The pipeline for a mode, sharing the loaded weights (no reload)."""
@@ -90,24 +102,30 @@ class PipelineCache:
         self,
         source: ModelSource,
         device: DeviceChoice,
+        speed: str,
         on_progress: ProgressCallback | None,
         cancel: CancelToken,
     ) -> tuple[LoadedModel, float]:
-        """The warm model, and the seconds this call spent loading it (0 when it was warm)."""
+        """The warm model, and the seconds this call spent loading it (0 when it was warm).
+
+        A model is loaded per speed profile: fp8 and fused projections change its weights."""
         current = self._loaded
-        if current is not None and current.source == source and current.device == device:
+        if (current is not None and current.source == source and current.device == device
+                and current.speed.speed == speed):
             return current, 0.0
         self.clear()
         started = time.perf_counter()
         if on_progress is not None:
             on_progress(Progress("load", 0, 1, f"Loading {source.display_name}"))
-        pipeline = _load_main(source, device, on_progress, cancel)
+        dtype = load_dtype(device.device, source.family, speed)
+        pipeline = _load_main(source, device, dtype, on_progress, cancel)
         cancel.raise_if_cancelled()
         pipeline.set_progress_bar_config(disable=True)
         placement = _place(pipeline, device, source)
+        report = apply_speed(pipeline, speed, device.device, source.family)
         load_s = time.perf_counter() - started
         self._loaded = LoadedModel(source, device, pipeline, pipeline.scheduler.config, load_s,
-                                   placement)
+                                   placement, speed=report, dtype_label=dtype_label(dtype))
         if on_progress is not None:
             on_progress(Progress("load", 1, 1, f"Loaded {source.display_name}"))
         return self._loaded, load_s
@@ -154,10 +172,10 @@ def _component_bytes(pipeline: Any) -> list[int]:
 
 
 def _load_main(
-    source: ModelSource, device: DeviceChoice, on_progress: ProgressCallback | None,
+    source: ModelSource, device: DeviceChoice, dtype: Any, on_progress: ProgressCallback | None,
     cancel: CancelToken,
 ) -> Any:
-    kwargs: dict[str, Any] = {_dtype_keyword(): device.dtype, "use_safetensors": True}
+    kwargs: dict[str, Any] = {_dtype_keyword(): dtype, "use_safetensors": True}
     profile = source.profile
     try:
         if source.kind == "folder":

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from backends.errors import InvalidRequest
-from backends.types import SCHEDULERS, LoraRef
+from backends.types import SCHEDULERS, SPEEDS, LoraRef
 from studio.backend_kinds import KINDS, request_model
 from studio.settings.values import BACKENDS
 
@@ -31,6 +31,10 @@ def add_generation_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--height", type=int)
     parser.add_argument("--sampler", choices=sorted(SCHEDULERS), help="default: the model's own")
     parser.add_argument("--device", choices=["cuda", "mps", "cpu"])
+    parser.add_argument("--speed", choices=list(SPEEDS),
+                        help="exact: today's numerics; fast: bf16, the best attention kernel, "
+                             "fused projections, compiled; fastest: also step caching and FP8 "
+                             "(default: the one in Settings, fast)")
     parser.add_argument("--lora", action="append", default=[], metavar="PATH_OR_HUB_ID[:WEIGHT]",
                         help="apply a LoRA (.safetensors file or hub id), weight 1 by default; "
                              "repeat for several (local backend)")
@@ -72,6 +76,7 @@ def request_fields(args: argparse.Namespace, settings: Any,
         "height": pick(height, settings.default_height),
         "scheduler": args.sampler,
         "loras": tuple(LoraRef.parse(text) for text in args.lora),
+        "speed": pick(args.speed, settings.speed),
     }
 
 

@@ -26,6 +26,8 @@ def record_json(record: Any, path: Path | None = None) -> dict[str, Any]:
         "steps": record.request.get("steps"),
         "guidance": record.request.get("guidance"),
         "loras": record.request.get("loras", []),
+        "speed": record.request.get("speed"),
+        "accelerations": list(record.accelerations),
         "backend": record.backend,
         "device": record.device,
         "width": record.width,
@@ -52,6 +54,8 @@ def print_record(record: Any, as_json: bool, path: Path | None = None) -> None:
           f"network {t.network_s:.2f}, inference {t.inference_s:.2f}, decode {t.decode_s:.2f}) · "
           # Six decimals: the exact figure a script or a spreadsheet adds up.
           f"${record.cost.usd:.6f} — {record.cost.basis}", flush=True)
+    if record.accelerations:
+        print(f"  {'; '.join(record.accelerations)}", flush=True)
 
 
 def print_records(records: list[Any], as_json: bool, out: Path | None) -> None:

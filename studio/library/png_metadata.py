@@ -196,6 +196,7 @@ def studio_json(
         "family": result.family,
         "licence": result.licence,
         "commercial_use": result.commercial_use,
+        "accelerations": list(result.accelerations),
         "device": result.device,
         "timings": result.timings.to_dict(),
         "cost": per_image.to_dict(),

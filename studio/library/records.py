@@ -19,7 +19,7 @@ SELECT_IMAGES = """
            i.created_at, r.prompt, r.negative_prompt, r.model, r.backend, r.device, r.mode,
            r.load_s, r.queue_s, r.network_s, r.inference_s, r.decode_s, r.total_s, r.count,
            r.cost_usd, r.cost_basis, r.cost_estimated, r.estimate_usd, r.estimate_basis,
-           r.request_json, r.family, r.licence, r.commercial_use
+           r.request_json, r.family, r.licence, r.commercial_use, r.accelerations
 """
 
 
@@ -49,6 +49,7 @@ class ImageRecord:
     family: str = ""  # "" where the backend did not say (cloud models, older rows)
     licence: str = ""
     commercial_use: bool | None = None
+    accelerations: tuple[str, ...] = ()
 
     @property
     def latency_s(self) -> float:
@@ -86,6 +87,7 @@ def image_record(row: sqlite3.Row, root: Path) -> ImageRecord:
         request=json.loads(row["request_json"]),
         family=row["family"], licence=row["licence"],
         commercial_use=None if row["commercial_use"] is None else bool(row["commercial_use"]),
+        accelerations=tuple(json.loads(row["accelerations"] or "[]")),
     )
 
 
@@ -110,4 +112,5 @@ def run_row(run_id: str, result: GenerationResult, estimate: Cost | None,
         "init_image_path": init_rel,
         "family": result.family, "licence": result.licence,
         "commercial_use": None if result.commercial_use is None else int(result.commercial_use),
+        "accelerations": json.dumps(list(result.accelerations), ensure_ascii=False),
     }

@@ -68,11 +68,14 @@ _SCHEMA_V1 = (
 )
 
 
-# Version 2: the model's family and licence with every run (what it may be used for).
+# Version 2: the model's family and licence with every run (what it may be used for), and
+# what its speed profile applied.
 _MODEL_FACTS_COLUMNS = {
     "family": "TEXT NOT NULL DEFAULT ''",
     "licence": "TEXT NOT NULL DEFAULT ''",
     "commercial_use": "INTEGER",  # 1 allowed, 0 not, NULL unknown
+    # What the speed profile applied and what fell back: a JSON list of notes.
+    "accelerations": "TEXT NOT NULL DEFAULT '[]'",
 }
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from backends.types import SPEEDS
 from studio.atomic import write_bytes_atomic
 from studio.paths import library_dir, settings_path
 
@@ -72,6 +73,8 @@ class Settings:
     # FLUX.1 schnell takes 4 steps, SDXL 30, Qwen-Image 50.
     default_steps: int | None = None
     default_guidance: float | None = None
+    # How much acceleration local and endpoint runs get (exact, fast, fastest).
+    speed: str = "fast"
     default_width: int = 1024
     default_height: int = 1024
     local: LocalSettings = field(default_factory=LocalSettings)
@@ -115,6 +118,8 @@ def settings_from_dict(data: dict[str, Any]) -> Settings:
         # the app's defaults, not a choice, so they give way to each model's own.
         data = {k: v for k, v in data.items()
                 if (k, v) not in (("default_steps", 30), ("default_guidance", 7.0))}
+    if data.get("speed") not in SPEEDS:
+        data = {k: v for k, v in data.items() if k != "speed"}
     return _from_dict(Settings, {**data, "format": SETTINGS_FORMAT})
 
 

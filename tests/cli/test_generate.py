@@ -72,3 +72,29 @@ def test_a_lora_from_the_cli_is_recorded_and_restored_from_the_png(
     restored = request_from_png(Path(line["library_path"]))
     assert [(x.source, x.weight) for x in restored.loras] == [(str(lora), 0.7)]
     assert restored.prompt == "a mug"
+
+
+@pytest.mark.parametrize("speed", ["fast", "fastest"])
+def test_speed_profiles_from_the_cli_say_what_they_applied(tiny_family_path, capsys,
+                                                           speed) -> None:
+    code = main(["generate", "--model", str(tiny_family_path("flux1")), "--prompt", "a mug",
+                 "--speed", speed, "--steps", "2", *SMALL])
+    assert code == 0
+    (line,) = _lines(capsys)
+    assert line["speed"] == speed
+    assert line["accelerations"][0] == f"speed {speed}: fp32"
+    assert "fused QKV projections" in line["accelerations"]
+    assert any(note.startswith("not applied: compile") for note in line["accelerations"])
+
+
+def test_the_default_speed_is_fast_and_settings_can_choose_exact(tiny_family_path,
+                                                                 capsys) -> None:
+    from studio.settings.values import load_settings, save_settings
+
+    assert main(["generate", "--model", str(tiny_family_path("flux1")), "--prompt", "a mug",
+                 "--steps", "2", *SMALL]) == 0
+    assert _lines(capsys)[0]["speed"] == "fast"
+    save_settings(load_settings().replace(speed="exact"))
+    assert main(["generate", "--model", str(tiny_family_path("flux1")), "--prompt", "a mug",
+                 "--steps", "2", *SMALL]) == 0
+    assert _lines(capsys)[0]["accelerations"] == ["speed exact: fp32"]

@@ -81,12 +81,23 @@ def test_the_pipeline_stays_warm_and_load_time_is_reported_apart(tiny_sd_path, t
 
 def test_progress_is_reported_every_step_with_a_preview(tiny_model, local_backend_factory) -> None:
     events = []
-    local_backend_factory().generate(_request(tiny_model, steps=4), on_progress=events.append)
+    local_backend_factory(preview_every_s=0).generate(_request(tiny_model, steps=4),
+                                                      on_progress=events.append)
     denoise = [e for e in events if e.phase == "denoise"]
     assert [e.step for e in denoise] == [1, 2, 3, 4]
     assert all(e.total == 4 for e in denoise)
     assert all(isinstance(e.preview, Image.Image) for e in denoise)
     assert [e.phase for e in events[:2]] == ["load", "load"]
+
+
+def test_previews_are_throttled_so_most_steps_skip_the_copy(tiny_model,
+                                                            local_backend_factory) -> None:
+    events = []
+    local_backend_factory(preview_every_s=3600).generate(_request(tiny_model, steps=4),
+                                                         on_progress=events.append)
+    denoise = [e for e in events if e.phase == "denoise"]
+    assert len(denoise) == 4  # progress every step, a picture only when one is due
+    assert [e.preview is not None for e in denoise] == [True, False, False, False]
 
 
 def test_cancel_stops_within_one_step(tiny_model, local_backend_factory) -> None:

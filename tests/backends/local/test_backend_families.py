@@ -51,7 +51,7 @@ def _request(model, mode: str, **changes) -> GenerationRequest:
 def test_each_family_runs_with_its_own_defaults_and_says_its_licence(
         tiny, tiny_family_path, local_backend_factory) -> None:
     expected, mode = CASES[tiny]
-    backend = local_backend_factory()
+    backend = local_backend_factory(preview_every_s=0)
     steps = []
     result = backend.generate(_request(tiny_family_path(tiny), mode),
                               on_progress=lambda p: steps.append(p) if p.phase == "denoise"
