@@ -23,7 +23,7 @@ from backends.local.hub import identify_hub_model
 from backends.local.loras import apply_loras
 from backends.local.pipelines import LoadedModel, PipelineCache
 from backends.local.sources import ModelSource, resolve
-from backends.local.speed import unfuse_qkv
+from backends.local.speed import COMPILE_ERRORS, compile_failed, unfuse_qkv
 from backends.types import (
     BackendInfo,
     CancelToken,
@@ -169,8 +169,11 @@ class LocalBackend:
         kwargs["output_type"] = "latent"
         import torch
 
-        with torch.inference_mode():
-            pipeline(**kwargs)
+        try:
+            with torch.inference_mode():
+                pipeline(**kwargs)
+        except COMPILE_ERRORS as exc:
+            compile_failed(loaded.text2image, loaded.speed, exc)
         loaded.warmed_sizes.add(size)
         return time.perf_counter() - started
 

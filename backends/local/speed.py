@@ -21,6 +21,9 @@ from typing import Any
 from backends.types import SPEEDS
 
 UNET_FAMILIES = frozenset({"sd1", "sd2", "sdxl"})
+# Families whose attention takes no mask, which the fused kernels need; Qwen-Image and
+# Z-Image mask their padded text, so they keep PyTorch's SDPA.
+FUSED_ATTENTION_FAMILIES = frozenset({"flux1", "flux2", "flux2-klein"})
 # Installed-package attention kernels, best first; "*_hub" ones would download kernels.
 ATTENTION_BACKENDS = (("_flash_3", "FlashAttention-3"), ("flash", "FlashAttention"),
                       ("sage", "SageAttention"))
@@ -29,6 +32,10 @@ ATTENTION_BACKENDS = (("_flash_3", "FlashAttention-3"), ("flash", "FlashAttentio
 FIRST_BLOCK_CACHE_THRESHOLD = 0.08
 FP8_MIN_CAPABILITY = (8, 9)  # Ada and Hopper have FP8 tensor cores
 COMPILE_ON_CPU_ENV = "STUDIO_COMPILE_ON_CPU"
+# What a failed compilation raises on the first call (dynamo's and inductor's errors derive
+# from RuntimeError; an unsupported construct under fullgraph from TorchDynamoException).
+COMPILE_ERRORS: tuple[type[BaseException], ...] = (RuntimeError, AssertionError, TypeError,
+                                                   NotImplementedError)
 
 
 @dataclass
@@ -90,9 +97,13 @@ def apply_speed(pipeline: Any, speed: str, device: str, family: str, *,
     _compile(denoiser, device, family, report)
     if report.compiled and warmup is not None:
         started = time.perf_counter()
-        pipeline(**warmup)
+        try:
+            pipeline(**warmup)
+        except COMPILE_ERRORS as exc:
+            compile_failed(pipeline, report, exc)
         report.warmup_s = time.perf_counter() - started
-        report.applied.append(f"compiled in a {report.warmup_s:.1f} s warm-up")
+        if report.compiled:
+            report.applied.append(f"compiled in a {report.warmup_s:.1f} s warm-up")
     report.skipped.append("CUDA graphs: sizes and step counts change between runs")
     return report
 
@@ -104,6 +115,10 @@ def _attention(denoiser: Any, device: str, family: str, report: SpeedReport) -> 
     if family in UNET_FAMILIES:
         # The UNets' attention processors call SDPA directly (FlashAttention-2 inside).
         report.applied.append("attention: PyTorch SDPA (flash kernel)")
+        return
+    if family not in FUSED_ATTENTION_FAMILIES:
+        report.applied.append("attention: PyTorch SDPA (this model masks its attention, which "
+                              "the fused kernels do not take)")
         return
     for name, label in ATTENTION_BACKENDS:
         try:
@@ -177,12 +192,29 @@ def _compile(denoiser: Any, device: str, family: str, report: SpeedReport) -> No
             denoiser.compile(fullgraph=False, dynamic=False)
             report.applied.append("compiled (torch.compile, inductor)")
         else:
-            denoiser.compile_repeated_blocks(fullgraph=True, dynamic=False)
+            # The step cache's hooks break the graph, so only whole blocks without it.
+            cached = any(n.startswith("first-block step cache") for n in report.applied)
+            denoiser.compile_repeated_blocks(fullgraph=not cached, dynamic=False)
             report.applied.append("compiled repeated blocks (torch.compile, inductor)")
     except (RuntimeError, ValueError, AttributeError) as exc:
         report.skipped.append(f"compile: {_first_line(exc)}")
         return
     report.compiled = True
+
+
+def compile_failed(pipeline: Any, report: SpeedReport, exc: BaseException) -> None:
+    """A graph that failed to compile on its first run: back to eager, with a note."""
+    import torch
+
+    denoiser = getattr(pipeline, "transformer", None) or getattr(pipeline, "unet", None)
+    for module in denoiser.modules():
+        if getattr(module, "_compiled_call_impl", None) is not None:
+            module._compiled_call_impl = None  # what nn.Module.compile set
+    torch._dynamo.reset()
+    report.compiled = False
+    report.applied = [n for n in report.applied if not n.startswith("compiled")]
+    report.skipped.append(f"compile: failed on the first run, running eagerly "
+                          f"({_first_line(exc)})")
 
 
 def _use_compile_cache() -> None:
@@ -205,7 +237,7 @@ def _step_cache(denoiser: Any, report: SpeedReport) -> None:
 
     try:
         denoiser.enable_cache(FirstBlockCacheConfig(threshold=FIRST_BLOCK_CACHE_THRESHOLD))
-    except (RuntimeError, ValueError, TypeError) as exc:
+    except (RuntimeError, ValueError, TypeError, IndexError) as exc:  # IndexError: 1 block
         report.skipped.append(f"step cache: {_first_line(exc)}")
         return
     report.applied.append(f"first-block step cache (threshold {FIRST_BLOCK_CACHE_THRESHOLD})")

@@ -87,3 +87,23 @@ def test_the_compile_path_runs_on_a_cpu_when_asked(tiny_family_path, local_backe
         pytest.skip(f"compile fell back here: {result.accelerations}")
     assert any(e.message.startswith("Compiling for 64×64") for e in events)
     assert result.timings.load_s > 0 and result.images
+
+
+def test_a_compile_that_fails_on_its_first_run_falls_back_to_eager_with_a_note() -> None:
+    from types import SimpleNamespace
+
+    import torch
+
+    from backends.local.speed import SpeedReport, compile_failed
+
+    block = torch.nn.Sequential(torch.nn.Linear(4, 4))
+    block[0].compile()
+    report = SpeedReport("fast", applied=["compiled repeated blocks (torch.compile, inductor)"],
+                         compiled=True)
+    compile_failed(SimpleNamespace(transformer=block), report,
+                   RuntimeError("Unsupported: Skip inlining a disabled function\nmore"))
+    assert block[0]._compiled_call_impl is None
+    assert not report.compiled and report.applied == []
+    assert report.notes() == ("not applied: compile: failed on the first run, running eagerly "
+                              "(Unsupported: Skip inlining a disabled function)",)
+    assert block(torch.ones(1, 4)).shape == (1, 4)
