@@ -49,12 +49,14 @@ def record_images(
     family: str = "",
     licence: str = "",
     commercial_use: bool | None = None,
+    speed: str = "exact",
+    accelerations: tuple[str, ...] = (),
 ) -> list[ImageRecord]:
     width, height = size
     request = GenerationRequest(
         prompt=prompt, negative_prompt=negative, model=model, seed=seed, steps=steps,
         guidance=guidance, width=width, height=height, count=count, scheduler=scheduler,
-        init_image=init_image, strength=strength, loras=loras,
+        init_image=init_image, strength=strength, loras=loras, speed=speed,
     )
     result = GenerationResult(
         request=request,
@@ -63,6 +65,7 @@ def record_images(
         cost=cost or Cost(0.04 * count, "4 cents an image on the test price book", False),
         backend=backend, model=model, device=device, created_at=T0,
         family=family, licence=licence, commercial_use=commercial_use,
+        accelerations=accelerations,
     )
     return library.record(result, estimate=estimate)
 

@@ -86,6 +86,8 @@ def compare_rows(records: Sequence[ImageRecord]) -> list[Row]:
     add("Images in run", lambda r: str(r.request.get("count", 1)))
     if any(r.request.get("loras") for r in records):
         add("LoRAs", lambda r: record_text.loras_text(r) or "—")
+    if any(record_text.speed_text(r) for r in records):
+        add("Speed", lambda r: record_text.speed_text(r) or "—")
     if any(r.mode != "txt2img" for r in records):
         add("Strength", _strength)
     add("Latency", lambda r: record_text.format_seconds(r.timings.total_s))

@@ -1,5 +1,6 @@
 """How one image was made, as the loupe's side panel reads: prompt, parameters (the model's
-family and licence, its LoRAs), timing, cost and origin. Text only; the actions live with the
+family and licence, its LoRAs, its speed profile with what it applied), timing, cost and
+origin. Text only; the actions live with the
 panel that owns this widget."""
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ _PARAMETER_ROWS = (
     ("model", "Model"), ("family", "Family"), ("licence", "Licence"),
     ("commercial", "Commercial use"), ("mode", "Mode"), ("seed", "Seed"), ("steps", "Steps"),
     ("guidance", "CFG scale"), ("sampler", "Sampler"), ("size", "Size"),
-    ("count", "Images in run"), ("loras", "LoRAs"), ("strength", "Strength"),
+    ("count", "Images in run"), ("loras", "LoRAs"), ("speed", "Speed"),
+    ("strength", "Strength"),
 )
 _ORIGIN_ROWS = (("backend", "Backend"), ("device", "Device"), ("created", "Created"))
 _TIMING_ROWS = (*(label for _, label in record_text.TIMING_PARTS), record_text.OTHER_LABEL)
@@ -103,9 +105,26 @@ class RecordInfo(QWidget):
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         for key, title in rows:
             self.value_labels[key] = value_label(wrap=True)
-            form.addRow(muted(QLabel(title)), self.value_labels[key])
+            if key == "speed":
+                form.addRow(muted(QLabel(title)), self._speed_field())
+            else:
+                form.addRow(muted(QLabel(title)), self.value_labels[key])
         column.addLayout(form)
         return form
+
+    def _speed_field(self) -> QWidget:
+        """The profile, with what it applied and what fell back muted beneath it."""
+        field = QWidget()
+        stack = QVBoxLayout(field)
+        stack.setContentsMargins(0, 0, 0, 0)
+        stack.setSpacing(0)
+        notes = self.value_labels["speed_notes"] = muted(value_label(wrap=True))
+        font = notes.font()
+        font.setPointSizeF(font.pointSizeF() * 0.9)
+        notes.setFont(font)
+        stack.addWidget(self.value_labels["speed"])
+        stack.addWidget(notes)
+        return field
 
     def _timing_grid(self) -> QGridLayout:
         grid = QGridLayout()
@@ -147,6 +166,9 @@ class RecordInfo(QWidget):
         shown = {field.key for field in fields}
         for row, (key, _) in enumerate(_PARAMETER_ROWS):
             self._parameters.setRowVisible(row, key in shown)
+        notes = record_text.accelerations_text(record)
+        self._set("speed_notes", notes, visible=bool(notes) and "speed" in shown)
+        self.value_labels["speed"].setToolTip(notes)
         # A licence that forbids commercial use must not read like any other value.
         self.value_labels["commercial"].setStyleSheet(
             f"color: {WARNING_COLOR}; font-weight: 600" if record.commercial_use is False

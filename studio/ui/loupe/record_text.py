@@ -12,6 +12,7 @@ from backends.families import family_names, family_profile
 from backends.types import SCHEDULERS, Cost, Timings
 from studio.formatting import format_seconds, format_usd
 from studio.library import ImageRecord
+from studio.ui.speed import speed_label
 
 # (Timings field, label) in the order the seconds are spent.
 TIMING_PARTS: tuple[tuple[str, str], ...] = (
@@ -134,6 +135,20 @@ def guidance_text(record: ImageRecord) -> str:
     return "—" if guidance is None else f"{float(guidance):g}"
 
 
+def speed_text(record: ImageRecord) -> str:
+    """The speed profile ("Fast") where it says something: a run that recorded what it
+    accelerated, or asked for more than exact. "" for cloud models and older rows."""
+    speed = record.request.get("speed") or "exact"
+    if not record.accelerations and speed == "exact":
+        return ""
+    return speed_label(speed)
+
+
+def accelerations_text(record: ImageRecord) -> str:
+    """What the speed profile applied and what fell back, one note a line."""
+    return "\n".join(record.accelerations)
+
+
 def created_text(record: ImageRecord) -> str:
     return record.created_at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
@@ -155,6 +170,9 @@ def parameter_fields(record: ImageRecord) -> list[Field]:
     loras = loras_text(record)
     if loras:
         fields.append(Field("loras", "LoRAs", loras))
+    speed = speed_text(record)
+    if speed:
+        fields.append(Field("speed", "Speed", speed))
     if record.mode in ("img2img", "inpaint") and "strength" in request:
         fields.append(Field("strength", "Strength", f"{float(request['strength']):g}"))
     return fields

@@ -39,6 +39,7 @@ from studio.ui.settings.form import (
     parse_number,
     set_combo_data,
 )
+from studio.ui.speed import SpeedCombo
 
 DEVICES: tuple[tuple[str, str | None], ...] = (
     ("Auto (CUDA, then MPS, then CPU)", None),
@@ -97,6 +98,13 @@ class GenerationPage(SettingsPage):
         self.form.add_field("Height", self.height, compact=True,
                             hint=f"Multiples of {SIDE_MULTIPLE} pixels, "
                                  f"{MIN_SIDE} to {MAX_SIDE}.")
+        self.speed = SpeedCombo()
+        self.form.add_field("Speed", self.speed, compact=True,
+                            hint="Exact keeps the same pixels for the same seed; Fast changes "
+                                 "them negligibly (the first run at a new size compiles "
+                                 "once); Fastest trades small, visible-up-close changes for "
+                                 "more speed. Local GPU and SageMaker only; the window can "
+                                 "change it per run.")
 
     def load(self, settings: Settings) -> None:
         button = self.backend_buttons.get(settings.backend, self.backend_buttons["local"])
@@ -113,6 +121,7 @@ class GenerationPage(SettingsPage):
         self.guidance.set_optional_value(settings.default_guidance)
         self.width.setValue(settings.default_width)
         self.height.setValue(settings.default_height)
+        self.speed.set_speed(settings.speed)
 
     def selected_backend(self) -> str:
         return next((name for name, button in self.backend_buttons.items()
@@ -130,7 +139,8 @@ class GenerationPage(SettingsPage):
                                 default_steps=self.steps.optional_value(),
                                 default_guidance=self.guidance.optional_value(),
                                 default_width=self.width.value(),
-                                default_height=self.height.value())
+                                default_height=self.height.value(),
+                                speed=self.speed.speed())
 
 
 def _typical_watts() -> dict[str, float]:

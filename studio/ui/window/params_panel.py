@@ -1,5 +1,6 @@
 """Generation parameters: backend, model (with its model card), seed (lock/shuffle), steps,
-CFG, count, size, sampler, LoRAs, and the optional init image with its strength.
+CFG, count, size, sampler, speed (exact, fast, fastest), LoRAs, and the optional init image
+with its strength.
 
 Steps and guidance can be left at "Model default" (None in the request): the backend then
 uses the model family's own values, which the fields show once the family is known."""
@@ -42,6 +43,7 @@ from studio.settings.values import Settings
 from studio.size_presets import size_presets
 from studio.ui.model_default import OptionalDoubleSpinBox, OptionalSpinBox
 from studio.ui.qt_images import pil_to_qimage
+from studio.ui.speed import SpeedCombo
 from studio.ui.window.lora_list import LoraList
 from studio.ui.window.model_card import ModelCard
 
@@ -63,6 +65,7 @@ class ParamsPanel(QWidget):
         self._profile_key: tuple[str, str] | None = None
         self._abilities: Capabilities = DEFAULT_CAPABILITIES
         self._ignored_tip = ""
+        self._default_speed: str | None = None  # the last Settings.speed shown
         self.backend_combo = QComboBox()
         for name, row in KINDS.items():
             self.backend_combo.addItem(row.label, name)
@@ -90,6 +93,7 @@ class ParamsPanel(QWidget):
         self.count_spin = QSpinBox(minimum=1, maximum=MAX_COUNT, value=1)
         self.sampler_combo = QComboBox()
         self._fill_samplers(tuple(SCHEDULERS))
+        self.speed_combo = SpeedCombo()
         self.lora_list = LoraList()
 
         self.size_combo = QComboBox()
@@ -145,6 +149,7 @@ class ParamsPanel(QWidget):
         form.addRow("Size", self.size_combo)
         form.addRow("", size_row)
         form.addRow("Sampler", self.sampler_combo)
+        form.addRow("Speed", self.speed_combo)
         form.addRow("LoRAs", self.lora_list)
         form.addRow("Init image", self.init_row)
         self._form = form
@@ -156,7 +161,8 @@ class ParamsPanel(QWidget):
                        self.count_spin.valueChanged, self.width_spin.valueChanged,
                        self.height_spin.valueChanged, self.strength_slider.valueChanged,
                        self.seed_edit.textChanged, self.seed_lock.toggled,
-                       self.sampler_combo.currentIndexChanged, self.lora_list.changed):
+                       self.sampler_combo.currentIndexChanged,
+                       self.speed_combo.currentIndexChanged, self.lora_list.changed):
             signal.connect(self.changed)
         self._show_profile(None)
         form.setRowVisible(self.lora_list, False)
@@ -183,6 +189,11 @@ class ParamsPanel(QWidget):
         self.sampler_combo.setEnabled(abilities.sampler_applies)
         self.guidance_spin.setEnabled(abilities.guidance_applies)
         self._form.setRowVisible(self.lora_list, abilities.loras)
+        # Where speed means nothing (Bedrock) the row goes; the choice stays for a switch back.
+        self.speed_combo.setEnabled(abilities.speed_applies)
+        self._form.setRowVisible(self.speed_combo, abilities.speed_applies)
+        if settings.speed != self._default_speed:  # a new default from Settings
+            self._show_default_speed(settings.speed)
         key = (settings.backend, settings.local.model)
         if key != self._profile_key:
             self._profile_key = key
@@ -201,6 +212,16 @@ class ParamsPanel(QWidget):
         self.guidance_spin.set_optional_value(settings.default_guidance)
         self.width_spin.setValue(settings.default_width)
         self.height_spin.setValue(settings.default_height)
+        self._show_default_speed(settings.speed)
+
+    def _show_default_speed(self, speed: str) -> None:
+        self._default_speed = speed
+        self.speed_combo.set_speed(speed)
+
+    def speed(self) -> str:
+        """The speed a request gets: the chosen one where the backend applies it, else exact
+        (nothing is accelerated there, and the image's record says so)."""
+        return self.speed_combo.speed() if self._abilities.speed_applies else "exact"
 
     # -- requests -----------------------------------------------------------------------
 
@@ -222,6 +243,7 @@ class ParamsPanel(QWidget):
             strength=self.strength_slider.value() / 100,
             # LoRAs only where the backend applies them; the list keeps them for a switch back.
             loras=self.lora_list.loras() if self._abilities.loras else (),
+            speed=self.speed(),
         )
 
     def apply_request(self, data: dict) -> None:
@@ -246,6 +268,8 @@ class ParamsPanel(QWidget):
         except InvalidRequest:
             loras = ()
         self.lora_list.set_loras(loras)
+        # Images made before speed profiles existed ran with today's exact numerics.
+        self.speed_combo.set_speed(data.get("speed") or "exact")
 
     def show_used_seed(self, seed: int) -> None:
         """After a run with an unlocked seed, show which seed it drew."""
