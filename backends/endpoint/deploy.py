@@ -1,7 +1,9 @@
 """Deploy, watch and delete a Studio endpoint with boto3's `sagemaker` client.
 
 The model, the endpoint config and the endpoint all carry the endpoint's name, so `delete`
-finds every piece again, even after a deployment that failed half-way.
+finds every piece again, even after a deployment that failed half-way. The model's environment
+names the speed profile its handler loads with (STUDIO_SPEED: exact, fast or fastest; see
+backends/endpoint/inference.py); changing it means deploying again.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from backends.endpoint.images import image_uri, target_for_instance
 from backends.errors import BackendUnavailable, InvalidRequest, TransientError
 from backends.sagemaker.errors import Target, map_error
 from backends.sagemaker.status import EndpointStatus, describe_endpoint
+from backends.types import SPEEDS
 
 _NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
 _S3 = re.compile(r"s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?")
@@ -25,6 +28,8 @@ EXECUTION_ROLE_PREFIX = "AmazonSageMaker-ExecutionRole-"
 STARTUP_TIMEOUT_S = 1200
 DOWNLOAD_TIMEOUT_S = 1800
 StatusCallback = Callable[[EndpointStatus, float], None]
+SPEED_ENV = "STUDIO_SPEED"  # read by the handler's model_fn
+DEFAULT_SPEED = "fast"
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,7 @@ class DeployPlan:
     target: str
     instance_count: int = 1
     async_output: str = ""
+    speed: str = DEFAULT_SPEED
 
     def model_request(self) -> dict[str, Any]:
         return {
@@ -46,8 +52,10 @@ class DeployPlan:
                 "Image": self.image,
                 "ModelDataUrl": self.model_data,
                 # One worker per instance: each worker loads its own pipeline, and a second
-                # copy does not fit in the accelerator's memory.
-                "Environment": {"SAGEMAKER_MODEL_SERVER_WORKERS": "1"},
+                # copy does not fit in the accelerator's memory. The speed profile is the
+                # model's, not a request's: every client is served with it.
+                "Environment": {"SAGEMAKER_MODEL_SERVER_WORKERS": "1",
+                                SPEED_ENV: self.speed},
             },
         }
 
@@ -76,7 +84,7 @@ class DeployPlan:
 
 def plan_deployment(name: str, model_data: str, instance_type: str, *, region: str,
                     role: str, image: str = "", instance_count: int = 1,
-                    async_output: str = "") -> DeployPlan:
+                    async_output: str = "", speed: str = DEFAULT_SPEED) -> DeployPlan:
     """Check every argument before anything is created (and starts costing money)."""
     problems = []
     if not _NAME.fullmatch(name):
@@ -93,6 +101,8 @@ def plan_deployment(name: str, model_data: str, instance_type: str, *, region: s
                         f"NAME (got {role!r}).")
     if instance_count < 1:
         problems.append("--instance-count must be at least 1.")
+    if speed not in SPEEDS:
+        problems.append(f"--speed must be one of {', '.join(SPEEDS)} (got {speed!r}).")
     try:
         target = target_for_instance(instance_type)
     except InvalidRequest as exc:
@@ -101,7 +111,7 @@ def plan_deployment(name: str, model_data: str, instance_type: str, *, region: s
     if problems:
         raise InvalidRequest(" ".join(problems))
     return DeployPlan(name, model_data, instance_type, role, image or image_uri(target, region),
-                      target, instance_count, async_output)
+                      target, instance_count, async_output, speed)
 
 
 def find_execution_role(iam: Any) -> str:

@@ -11,9 +11,21 @@ This one file runs unchanged as `code/inference.py`
 Inside SageMaker our `backends` package does not exist, so this file imports nothing of ours:
 only the standard library, PIL, and (lazily, in model_fn and predict_fn) torch, diffusers and
 optimum-neuron. What it shares with Studio (the request limits, the sampler table, the device
-choice, the pipeline per mode, the family detection and profiles, the guidance per family) is
-therefore copied here, each copy marked `# Copied from` its source;
+choice, the pipeline per mode, the family detection and profiles, the guidance per family, the
+speed profiles) is therefore copied here, each copy marked `# Copied from` its source;
 tests/backends/endpoint/test_copies.py fails when a copy drifts from its source.
+
+Speed: the endpoint's environment names its profile, STUDIO_SPEED = exact | fast | fastest
+(default fast; `studio endpoint deploy --speed` sets it), applied once in model_fn exactly as
+Studio's local backend applies it (backends/local/speed.py): what cannot apply here falls back
+and is noted, never an error. When something was compiled, model_fn warms the model up with
+one short call at its native size (its family's, else 1024²), so the compiling happens at load
+and not in the first client's request (other sizes compile on their first request); Inferentia2
+models are compiled ahead of time, take no profile and get one short warm-up call at their
+compiled size. The warm-up's seconds are reported apart, in every response's
+speed.warmup_s, never in its timings. A request may ask for a speed (parameters.speed); one
+endpoint serves many clients, so it is never reloaded per request: a request asking for
+another profile is answered with the loaded one, and the response says so.
 
 The model's family is read from its model_index.json (and its components' configs) when it is
 loaded; the family's data (default steps and guidance, samplers, modes, licence) from
@@ -25,18 +37,27 @@ Request (our format):
      "guidance_scale": 7.0, "width": 1024, "height": 1024, "seed": 1, "num_images_per_prompt": 1,
      "scheduler": "euler_a", "image": "<base64 PNG/JPEG>", "strength": 0.75,
      "mask": "<base64 PNG, same size as image: white = generate, black = keep>",
-     "edit": false}}
+     "edit": false, "speed": "fast"}}
     num_inference_steps and guidance_scale left out: the family's defaults. "edit": true makes
     the prompt an instruction about "image" (edit families: Qwen-Image-Edit, FLUX.1 Kontext,
     FLUX.2). A sampler, mode or negative prompt the family cannot use is refused (400).
+    "speed" is what the client would like; the endpoint runs the profile it was loaded with.
 Response:
     {"generated_images": ["<base64 PNG>", ...], "seeds": [...], "timings": {seconds},
      "model": "...", "device": "...", "size": [w, h],
      "parameters": {"num_inference_steps": 28, "guidance_scale": 3.5, "scheduler": null,
                     "mode": "txt2img"},
-     "family": "flux1", "licence": "...", "commercial_use": false}
+     "family": "flux1", "licence": "...", "commercial_use": false,
+     "accelerations": ["speed fast: bf16", "attention: FlashAttention-3", ...,
+                       "not applied: fp8: ..."],
+     "speed": {"requested": "fastest", "used": "fast", "accelerations": [...],
+               "warmup_s": 41.2}}
     "parameters" holds what really ran (the family's defaults filled in); "family" is the
-    family with its variant ("flux1-schnell"), or "unknown".
+    family with its variant ("flux1-schnell"), or "unknown". "accelerations" (always there)
+    says what the loaded speed profile applied and what fell back, as Studio records it;
+    "speed" says which profile was asked for (null: none) and which ran, and how long the
+    model's warm-up at load took (0 when nothing was compiled). When the request asked for
+    another profile than the loaded one, the first acceleration says so.
 A request in the JumpStart Stable Diffusion shape ({"prompt": ..., "width": ...}) is answered in
 that shape too ({"generated_images": [base64 JPEG], "prompt": ...}), so JumpStart clients work.
 Image i of a request uses seed + i, as everywhere in Studio.
@@ -70,6 +91,8 @@ SIDE_MULTIPLE = 8
 MAX_STEPS = 500
 MAX_COUNT = 16
 MAX_PROMPT_CHARS = 10_000
+# Copied from backends.types.SPEEDS
+SPEEDS = ("exact", "fast", "fastest")
 # The endpoint's own limit on a decoded init image or mask (not a copy of Studio's).
 MAX_INIT_PIXELS = 16_000_000
 
@@ -97,9 +120,21 @@ MODE_LABELS = {"txt2img": "text to image", "img2img": "image to image", "inpaint
 # The family table: shipped beside this file in model.tar.gz, else Studio's own resources.
 FAMILY_TABLE_FILE = "families.json"
 _PARAMETERS = {"negative_prompt", "num_inference_steps", "guidance_scale", "width", "height",
-               "seed", "num_images_per_prompt", "scheduler", "image", "strength", "mask", "edit"}
+               "seed", "num_images_per_prompt", "scheduler", "image", "strength", "mask", "edit",
+               "speed"}
 _JUMPSTART_KEYS = {"prompt", "negative_prompt", "num_inference_steps", "guidance_scale", "width",
                    "height", "seed", "num_images_per_prompt"}
+# The speed profile the endpoint loads with (exact | fast | fastest), from its environment.
+SPEED_ENV = "STUDIO_SPEED"
+DEFAULT_SPEED = "fast"
+# A requested speed is only compared with the loaded one, so a name a newer client knows is
+# answered (with the loaded profile) rather than refused; this only bounds its length.
+MAX_SPEED_CHARS = 40
+# The warm-up after compiling: its steps, and the side of a model of no known family.
+WARMUP_STEPS = 2
+WARMUP_SIDE = 1024
+# Where inductor's and triton's caches go; default ~/.cache/Studio/torch-compile, as Studio's.
+COMPILE_CACHE_ENV = "STUDIO_COMPILE_CACHE"
 
 
 class BadRequest(ValueError):
@@ -355,11 +390,20 @@ class LoadedPipeline:
     by_mode: dict[str, Any] = field(default_factory=dict)
     family: str = UNKNOWN  # what detection found, variants aside ("flux1", "unknown")
     profile: FamilyProfile | None = None  # None: a family Studio does not know
+    # The speed profile it was loaded with, what that applied and its warm-up's seconds.
+    speed: SpeedReport = field(default_factory=lambda: SpeedReport("exact"))
+    precision: str = ""  # "bf16", "fp32"…, or how a compiled Neuron model runs
 
     @property
     def family_name(self) -> str:
         """The family with its variant ("flux1-schnell"), as the response and history say it."""
         return self.profile.name if self.profile else self.family
+
+    @property
+    def accelerations(self) -> tuple[str, ...]:
+        """What the speed profile did, as Studio's local backend words it for a result."""
+        precision = f": {self.precision}" if self.precision else ""
+        return (f"speed {self.speed.speed}{precision}", *self.speed.notes())
 
     # Copied from backends.local.pipelines.LoadedModel.pipeline_for with text2image->pipeline,
     #   InvalidRequest->BadRequest, self.source.display_name->self.model
@@ -407,6 +451,7 @@ class Job:
     strength: float = 0.75
     mask: Image.Image | None = None  # white = generate (inpainting), as in Studio
     edit: bool = False  # the prompt is an instruction about init_image
+    speed: str | None = None  # the profile the client asked for; the loaded one runs
     jumpstart: bool = False
 
     # Copied from backends.types.GenerationRequest.mode
@@ -446,19 +491,48 @@ def is_neuron_compiled(model_dir: str) -> bool:
 # --- The Hugging Face inference toolkit contract -------------------------------------------
 
 def model_fn(model_dir: str, context: Any = None) -> LoadedPipeline:
-    """Load the pipeline once per worker: a compiled Neuron folder, a diffusers folder or hub id."""
+    """Load the pipeline once per worker: a compiled Neuron folder, a diffusers folder or hub id,
+    with the speed profile the endpoint's environment names (STUDIO_SPEED, default fast)."""
+    return load_model(model_dir)
+
+
+def load_model(model_dir: str, speed: str | None = None) -> LoadedPipeline:
+    """model_fn's work, with `speed` instead of STUDIO_SPEED where given (`studio endpoint
+    serve --speed`). Warmed up when something was compiled: its seconds are speed.warmup_s."""
+    note = ""
+    if speed is None:
+        speed, note = environment_speed()
+    elif speed not in SPEEDS:
+        raise ValueError(f"unknown speed {speed!r}; use one of {', '.join(SPEEDS)}")
     compiled = is_neuron_compiled(model_dir)
     if neuron_available():
         if not compiled:
             raise RuntimeError(
                 f"{model_dir} is not compiled for Inferentia2. Compile it with `optimum-cli "
                 "export neuron` (see Studio's README) and package the compiled folder.")
-        return _load_neuron(model_dir)
-    if compiled:
+        model = _load_neuron(model_dir, speed)
+        _warm_up_neuron(model)
+    elif compiled:
         raise RuntimeError(
             f"{model_dir} was compiled for Inferentia2 and needs an ml.inf2 instance with the "
             "Hugging Face Neuron container; on a GPU, package the uncompiled diffusers folder.")
-    return _load_diffusers(model_dir)
+    else:
+        model = _load_diffusers(model_dir, speed)
+        _warm_up(model)
+    if note:
+        model.speed.skipped.insert(0, note)
+    return model
+
+
+def environment_speed() -> tuple[str, str]:
+    """The profile STUDIO_SPEED names (default fast), and a note when it names none."""
+    value = os.environ.get(SPEED_ENV, "").strip().lower()
+    if not value:
+        return DEFAULT_SPEED, ""
+    if value in SPEEDS:
+        return value, ""
+    return DEFAULT_SPEED, (f"{SPEED_ENV}={value!r}: not one of {', '.join(SPEEDS)}, so "
+                           f"{DEFAULT_SPEED} is used")
 
 
 def input_fn(input_data: bytes | bytearray | str, content_type: str = "application/json") -> Job:
@@ -485,6 +559,7 @@ def predict_fn(data: Job | dict[str, Any], model: LoadedPipeline) -> dict[str, A
     if job.jumpstart:
         return {"generated_images": encoded, "prompt": job.prompt}
     profile = model.profile
+    accelerations = speed_notes(job, model)
     return {
         "generated_images": encoded,
         "seeds": list(job.seeds),
@@ -500,7 +575,22 @@ def predict_fn(data: Job | dict[str, Any], model: LoadedPipeline) -> dict[str, A
         "family": model.family_name,
         "licence": profile.licence if profile else UNKNOWN_LICENCE,
         "commercial_use": profile.commercial if profile else None,
+        "accelerations": accelerations,
+        "speed": {"requested": job.speed, "used": model.speed.speed,
+                  "accelerations": accelerations,
+                  "warmup_s": round(model.speed.warmup_s, 4)},
     }
+
+
+def speed_notes(job: Job, model: LoadedPipeline) -> list[str]:
+    """The loaded profile's accelerations; first, when the job asked for another profile, that
+    the loaded one ran (one model serves every client: it is never reloaded per request)."""
+    notes = list(model.accelerations)
+    used = model.speed.speed
+    if job.speed is not None and job.speed != used:
+        notes.insert(0, f"asked for speed {job.speed}, ran {used}: this endpoint was loaded "
+                        f"with {used} ({SPEED_ENV}) and serves every request with it")
+    return notes
 
 
 def output_fn(prediction: dict[str, Any], accept: str = "application/json") -> str:
@@ -572,6 +662,11 @@ def _job(prompt: Any, p: dict[str, Any], *, jumpstart: bool) -> Job:
     if not isinstance(edit, bool):
         problems.append(f"edit must be true or false (got {edit!r}).")
         edit = False
+    speed = p.get("speed")
+    if speed is not None and (not isinstance(speed, str) or not speed.strip()
+                              or len(speed) > MAX_SPEED_CHARS):
+        problems.append(f"speed must be one of {', '.join(SPEEDS)} (got {speed!r}).")
+        speed = None
     strength = p.get("strength", 0.75)
     init_image = None
     if p.get("image") is None:
@@ -603,7 +698,7 @@ def _job(prompt: Any, p: dict[str, Any], *, jumpstart: bool) -> Job:
               guidance=None if guidance is None else float(guidance), width=width,
               height=height, seeds=seeds, scheduler=scheduler, init_image=init_image,
               strength=float(strength), mask=mask.convert("L") if mask is not None else None,
-              edit=edit, jumpstart=jumpstart)
+              edit=edit, speed=speed, jumpstart=jumpstart)
     problem = _strength_problem(job)
     if problem:
         raise BadRequest(problem)
@@ -672,7 +767,7 @@ def _encode(image: Image.Image, kind: str) -> str:
 
 # --- GPU / CPU: diffusers ------------------------------------------------------------------
 
-def _load_diffusers(model_dir: str) -> LoadedPipeline:
+def _load_diffusers(model_dir: str, speed: str) -> LoadedPipeline:
     from diffusers.utils import logging as diffusers_logging
 
     diffusers_logging.disable_progress_bar()  # per-step bars flood the endpoint's logs
@@ -680,14 +775,67 @@ def _load_diffusers(model_dir: str) -> LoadedPipeline:
     family, variants = family_from_configs(config_reader(model_dir), name)
     profile = family_profile(family, variants)
     choice = choose_device()
+    dtype = load_dtype(choice.device, family, speed)
     # Safetensors only: pickle weights can run code when they are loaded.
     pipeline = _pipeline_class(profile).from_pretrained(
-        model_dir, use_safetensors=True, **{_dtype_keyword(): choice.dtype})
+        model_dir, use_safetensors=True, **{_dtype_keyword(): dtype})
     pipeline.set_progress_bar_config(disable=True)
     placement = _place(pipeline, choice, name)
-    device = f"{choice.label}, {placement.note}" if placement.note else choice.label
+    report = apply_speed(pipeline, speed, choice.device, family)
+    # The device's label ends with its default precision; the profile may have chosen another.
+    label = f"{choice.label.rsplit(' ', 1)[0]} {dtype_label(dtype)}"
+    device = f"{label}, {placement.note}" if placement.note else label
     return LoadedPipeline(pipeline, choice.device, device, name,
-                          base_scheduler=pipeline.scheduler, family=family, profile=profile)
+                          base_scheduler=pipeline.scheduler, family=family, profile=profile,
+                          speed=report, precision=dtype_label(dtype))
+
+
+def _warm_up(model: LoadedPipeline) -> None:
+    """A compiled model runs one short call at its native size now, so the compiling is part
+    of loading and not of the first client's request. Whatever goes wrong is a note: a graph
+    that cannot compile runs eagerly, as Studio's local backend does."""
+    report = model.speed
+    if not report.compiled:
+        return
+    import torch
+
+    side = model.profile.native_side if model.profile else WARMUP_SIDE
+    started = time.perf_counter()
+    try:
+        pipeline, kwargs = call_arguments(_warm_up_job(model, side), model)
+        kwargs.update(output_type="latent", generator=[torch.Generator("cpu").manual_seed(0)])
+        with torch.inference_mode():
+            pipeline(**kwargs)
+    except getattr(torch, "OutOfMemoryError", torch.cuda.OutOfMemoryError) as exc:
+        if model.runtime == "cuda":
+            torch.cuda.empty_cache()
+        report.skipped.append(f"warm-up: out of memory at {side}×{side} ({_first_line(exc)});"
+                              " each size compiles on its first request")
+        return
+    except COMPILE_ERRORS as exc:
+        compile_failed(model.pipeline, report, exc)
+    except Exception as exc:  # the model may still serve; its requests will say what fails
+        report.skipped.append(f"warm-up: {_first_line(exc)}; each size compiles on its first "
+                              "request")
+        return
+    report.warmup_s = time.perf_counter() - started
+    if report.compiled:
+        report.applied.append(f"compiled in a {report.warmup_s:.1f} s warm-up at {side}×{side}"
+                              " (other sizes compile on their first request)")
+
+
+def _warm_up_job(model: LoadedPipeline, side: int) -> Job:
+    """A short job at side × side, in a mode the model's family does (an edit or fill model
+    has no text to image: it gets a grey image, and for a fill a white mask)."""
+    profile = model.profile
+    job = Job(prompt="a grey studio backdrop", steps=WARMUP_STEPS, width=side, height=side)
+    modes = profile.modes if profile else ("txt2img",)
+    if "txt2img" not in modes:
+        image = Image.new("RGB", (side, side), (128, 128, 128))
+        job = job.replace(init_image=image, edit="edit" in modes)
+        if "edit" not in modes and "inpaint" in modes:
+            job = job.replace(mask=Image.new("L", (side, side), 255))
+    return for_model(job, model)
 
 
 def _run_diffusers(job: Job, model: LoadedPipeline) -> list[Image.Image]:
@@ -899,9 +1047,262 @@ def _gib(value: int) -> str:
     return f"{value / GIB:.1f}"
 
 
+# --- Speed profiles: what the loaded pipeline gets -----------------------------------------
+
+# Copied from backends.local.speed.UNET_FAMILIES..COMPILE_ERRORS
+UNET_FAMILIES = frozenset({"sd1", "sd2", "sdxl"})
+# Families whose attention takes no mask, which the fused kernels need; Qwen-Image and
+# Z-Image mask their padded text, so they keep PyTorch's SDPA.
+FUSED_ATTENTION_FAMILIES = frozenset({"flux1", "flux2", "flux2-klein"})
+# Installed-package attention kernels, best first; "*_hub" ones would download kernels.
+ATTENTION_BACKENDS = (("_flash_3", "FlashAttention-3"), ("flash", "FlashAttention"),
+                      ("sage", "SageAttention"))
+# First-block cache: a step reuses the rest of the network when the first block's output
+# moved less than this (relative L1). 0.08 keeps FLUX-class images visually the same.
+FIRST_BLOCK_CACHE_THRESHOLD = 0.08
+FP8_MIN_CAPABILITY = (8, 9)  # Ada and Hopper have FP8 tensor cores
+COMPILE_ON_CPU_ENV = "STUDIO_COMPILE_ON_CPU"
+# What a failed compilation raises on the first call (dynamo's and inductor's errors derive
+# from RuntimeError; an unsupported construct under fullgraph from TorchDynamoException).
+COMPILE_ERRORS: tuple[type[BaseException], ...] = (RuntimeError, AssertionError, TypeError,
+                                                   NotImplementedError)
+
+
+# Copied from backends.local.speed.SpeedReport
+@dataclass
+class SpeedReport:
+    """What a speed profile did to a pipeline, in words a user reads in the result."""
+
+    speed: str
+    applied: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    warmup_s: float = 0.0
+    fused_qkv: bool = False
+    compiled: bool = False
+
+    def notes(self) -> tuple[str, ...]:
+        return (*self.applied, *(f"not applied: {text}" for text in self.skipped))
+
+
+# Copied from backends.local.speed.load_dtype
+def load_dtype(device: str, family: str, speed: str) -> Any:
+    """The precision to load in. exact keeps fp16 for the UNet families on CUDA (their
+    numerics so far); the transformer families need bf16 (fp16 overflows in them)."""
+    import torch
+
+    if device == "cuda":
+        bf16 = torch.cuda.is_bf16_supported()
+        if speed == "exact" and family in UNET_FAMILIES:
+            return torch.float16
+        return torch.bfloat16 if bf16 else torch.float16
+    if device == "mps":
+        return torch.float16
+    return torch.float32  # half precision on a CPU is slower and poorly supported
+
+
+# Copied from backends.local.speed.dtype_label
+def dtype_label(dtype: Any) -> str:
+    return {"torch.float16": "fp16", "torch.bfloat16": "bf16", "torch.float32": "fp32"}.get(
+        str(dtype), str(dtype))
+
+
+# Copied from backends.local.speed.apply_speed
+def apply_speed(pipeline: Any, speed: str, device: str, family: str, *,
+                warmup: dict[str, Any] | None = None) -> SpeedReport:
+    """Apply a profile to `pipeline` in place. With `warmup` (call arguments) and something
+    compiled, one warm-up call compiles now, so the first real image is not slow."""
+    if speed not in SPEEDS:
+        raise ValueError(f"unknown speed {speed!r}")
+    report = SpeedReport(speed)
+    if speed == "exact":
+        return report
+    denoiser = getattr(pipeline, "transformer", None) or getattr(pipeline, "unet", None)
+    if denoiser is None:
+        report.skipped.append("this pipeline has no denoiser Studio knows how to speed up")
+        return report
+    if device == "cpu":
+        report.skipped.append("bf16: a CPU runs fp32")
+    _attention(denoiser, device, family, report)
+    _fuse_qkv(pipeline, report)
+    _channels_last(pipeline, device, report)
+    if speed == "fastest":
+        _fp8(denoiser, device, report)
+        _step_cache(denoiser, report)
+    _compile(denoiser, device, family, report)
+    if report.compiled and warmup is not None:
+        started = time.perf_counter()
+        try:
+            pipeline(**warmup)
+        except COMPILE_ERRORS as exc:
+            compile_failed(pipeline, report, exc)
+        report.warmup_s = time.perf_counter() - started
+        if report.compiled:
+            report.applied.append(f"compiled in a {report.warmup_s:.1f} s warm-up")
+    report.skipped.append("CUDA graphs: sizes and step counts change between runs")
+    return report
+
+
+# Copied from backends.local.speed._attention
+def _attention(denoiser: Any, device: str, family: str, report: SpeedReport) -> None:
+    if device != "cuda":
+        report.applied.append("attention: PyTorch SDPA (the fused kernels need CUDA)")
+        return
+    if family in UNET_FAMILIES:
+        # The UNets' attention processors call SDPA directly (FlashAttention-2 inside).
+        report.applied.append("attention: PyTorch SDPA (flash kernel)")
+        return
+    if family not in FUSED_ATTENTION_FAMILIES:
+        report.applied.append("attention: PyTorch SDPA (this model masks its attention, which "
+                              "the fused kernels do not take)")
+        return
+    for name, label in ATTENTION_BACKENDS:
+        try:
+            denoiser.set_attention_backend(name)
+        except (ImportError, RuntimeError, ValueError) as exc:
+            report.skipped.append(f"attention {label}: {_first_line(exc)}")
+            continue
+        report.applied.append(f"attention: {label}")
+        return
+    report.applied.append("attention: PyTorch SDPA")
+
+
+# Copied from backends.local.speed._fuse_qkv
+def _fuse_qkv(pipeline: Any, report: SpeedReport) -> None:
+    fuse = getattr(pipeline, "fuse_qkv_projections", None)
+    target = pipeline
+    if fuse is None:
+        target = getattr(pipeline, "transformer", None) or getattr(pipeline, "unet", None)
+        fuse = getattr(target, "fuse_qkv_projections", None)
+    if fuse is None:
+        report.skipped.append("fused QKV: this model has no fused projections")
+        return
+    try:
+        fuse()
+    except (AttributeError, NotImplementedError, RuntimeError, TypeError, ValueError) as exc:
+        report.skipped.append(f"fused QKV: {_first_line(exc)}")
+        return
+    report.fused_qkv = True
+    report.applied.append("fused QKV projections")
+
+
+# Copied from backends.local.speed._channels_last
+def _channels_last(pipeline: Any, device: str, report: SpeedReport) -> None:
+    if device != "cuda":
+        return
+    import torch
+
+    moved = [name for name in ("unet", "vae") if getattr(pipeline, name, None) is not None]
+    for name in moved:
+        getattr(pipeline, name).to(memory_format=torch.channels_last)
+    if moved:
+        report.applied.append(f"channels_last ({', '.join(moved)})")
+
+
+# Copied from backends.local.speed._compile with _use_compile_cache->_use_endpoint_compile_cache
+def _compile(denoiser: Any, device: str, family: str, report: SpeedReport) -> None:
+    import torch
+
+    if device == "cpu" and not os.environ.get(COMPILE_ON_CPU_ENV):
+        report.skipped.append(f"compile: off on CPU (minutes of compiling for little gain; "
+                              f"set {COMPILE_ON_CPU_ENV}=1 to compile anyway)")
+        return
+    if device == "mps":
+        report.skipped.append("compile: not used on Apple GPUs")
+        return
+    _use_endpoint_compile_cache()
+    # A graph that cannot compile runs eagerly instead of failing the generation.
+    torch._dynamo.config.suppress_errors = True
+    try:
+        if family in UNET_FAMILIES or not getattr(denoiser, "_repeated_blocks", None):
+            denoiser.compile(fullgraph=False, dynamic=False)
+            report.applied.append("compiled (torch.compile, inductor)")
+        else:
+            # The step cache's hooks break the graph, so only whole blocks without it.
+            cached = any(n.startswith("first-block step cache") for n in report.applied)
+            denoiser.compile_repeated_blocks(fullgraph=not cached, dynamic=False)
+            report.applied.append("compiled repeated blocks (torch.compile, inductor)")
+    except (RuntimeError, ValueError, AttributeError) as exc:
+        report.skipped.append(f"compile: {_first_line(exc)}")
+        return
+    report.compiled = True
+
+
+# Copied from backends.local.speed.compile_failed
+def compile_failed(pipeline: Any, report: SpeedReport, exc: BaseException) -> None:
+    """A graph that failed to compile on its first run: back to eager, with a note."""
+    import torch
+
+    denoiser = getattr(pipeline, "transformer", None) or getattr(pipeline, "unet", None)
+    for module in denoiser.modules():
+        if getattr(module, "_compiled_call_impl", None) is not None:
+            module._compiled_call_impl = None  # what nn.Module.compile set
+    torch._dynamo.reset()
+    report.compiled = False
+    report.applied = [n for n in report.applied if not n.startswith("compiled")]
+    report.skipped.append(f"compile: failed on the first run, running eagerly "
+                          f"({_first_line(exc)})")
+
+
+# Copied from backends.local.speed._step_cache
+def _step_cache(denoiser: Any, report: SpeedReport) -> None:
+    if not hasattr(denoiser, "enable_cache"):
+        report.skipped.append(f"step cache: {type(denoiser).__name__} has no cache support in "
+                              "diffusers")
+        return
+    from diffusers.hooks import FirstBlockCacheConfig
+
+    try:
+        denoiser.enable_cache(FirstBlockCacheConfig(threshold=FIRST_BLOCK_CACHE_THRESHOLD))
+    except (RuntimeError, ValueError, TypeError, IndexError) as exc:  # IndexError: 1 block
+        report.skipped.append(f"step cache: {_first_line(exc)}")
+        return
+    report.applied.append(f"first-block step cache (threshold {FIRST_BLOCK_CACHE_THRESHOLD})")
+
+
+# Copied from backends.local.speed._fp8
+def _fp8(denoiser: Any, device: str, report: SpeedReport) -> None:
+    import torch
+
+    if device != "cuda":
+        report.skipped.append("fp8: needs an NVIDIA GPU with FP8 units (Ada, Hopper or newer)")
+        return
+    if torch.cuda.get_device_capability() < FP8_MIN_CAPABILITY:
+        report.skipped.append("fp8: this GPU has no FP8 units (needs Ada, Hopper or newer)")
+        return
+    try:
+        from torchao.quantization import Float8DynamicActivationFloat8WeightConfig, quantize_
+    except ImportError:
+        report.skipped.append("fp8: needs torchao (pip install torchao)")
+        return
+    try:
+        quantize_(denoiser, Float8DynamicActivationFloat8WeightConfig())
+    except (RuntimeError, ValueError, TypeError) as exc:
+        report.skipped.append(f"fp8: {_first_line(exc)}")
+        return
+    report.applied.append("fp8 weights and activations (torchao)")
+
+
+# Copied from backends.local.speed._first_line
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:160]
+
+
+def _use_endpoint_compile_cache() -> None:
+    """Inductor's and triton's caches on disk (STUDIO_COMPILE_CACHE, else where Studio keeps
+    them on Linux), so a worker that restarts reuses the kernels it compiled."""
+    root = os.environ.get(COMPILE_CACHE_ENV) or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "Studio",
+        "torch-compile")
+    os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", os.path.join(root, "inductor"))
+    os.environ.setdefault("TRITON_CACHE_DIR", os.path.join(root, "triton"))
+    os.environ.setdefault("TORCHINDUCTOR_FX_GRAPH_CACHE", "1")
+    os.environ.setdefault("TORCHINDUCTOR_AUTOGRAD_CACHE", "1")
+
+
 # --- Inferentia2: optimum-neuron -----------------------------------------------------------
 
-def _load_neuron(model_dir: str) -> LoadedPipeline:
+def _load_neuron(model_dir: str, speed: str) -> LoadedPipeline:
     from optimum.neuron import NeuronStableDiffusionPipeline, NeuronStableDiffusionXLPipeline
 
     with open(os.path.join(model_dir, "model_index.json"), encoding="utf-8") as handle:
@@ -918,8 +1319,32 @@ def _load_neuron(model_dir: str) -> LoadedPipeline:
         pass
     name = _model_name(model_dir)
     family, variants = family_from_configs(config_reader(model_dir), name)
+    report = SpeedReport(speed)
+    if speed != "exact":
+        report.skipped.append("speed profiles: an Inferentia2 model runs as optimum-neuron "
+                              "compiled it")
     return LoadedPipeline(pipeline, "neuron", "inferentia2 (neuron)", name, compiled_size,
-                          family=family, profile=family_profile(family, variants))
+                          family=family, profile=family_profile(family, variants),
+                          speed=report, precision="compiled for Inferentia2")
+
+
+def _warm_up_neuron(model: LoadedPipeline) -> None:
+    """One short call at the compiled size, so the first request does not pay for the
+    Neuron runtime's first run. A failure is a note: requests will say what fails."""
+    import torch
+
+    report = model.speed
+    started = time.perf_counter()
+    try:
+        model.pipeline(prompt="a grey studio backdrop", num_inference_steps=WARMUP_STEPS,
+                       generator=torch.Generator().manual_seed(0))
+    except Exception as exc:
+        report.skipped.append(f"warm-up: {_first_line(exc)}")
+        return
+    report.warmup_s = time.perf_counter() - started
+    size = model.compiled_size
+    where = f" at {size[0]}×{size[1]}" if size else ""
+    report.applied.append(f"warmed up in {report.warmup_s:.1f} s{where}")
 
 
 def _run_neuron(job: Job, model: LoadedPipeline) -> list[Image.Image]:

@@ -71,19 +71,23 @@ class EndpointServer:
         self._thread: threading.Thread | None = None
 
     @classmethod
-    def load(cls, model_ref: str, **kwargs: Any) -> EndpointServer:
+    def load(cls, model_ref: str, *, speed: str | None = None, **kwargs: Any) -> EndpointServer:
         """Bind, then load `model_ref` (a diffusers or compiled folder, or a hub id)."""
         server = cls(None, **kwargs)
         try:
-            server.load_model(model_ref)
+            server.load_model(model_ref, speed=speed)
         except BaseException:
             server.close()
             raise
         return server
 
-    def load_model(self, model_ref: str) -> None:
-        """Until this returns, /ping and invocations answer 503, as a starting container does."""
-        self.model = self.handler.model_fn(model_ref)
+    def load_model(self, model_ref: str, *, speed: str | None = None) -> None:
+        """Until this returns, /ping and invocations answer 503, as a starting container does.
+        `speed` is the profile to load with; None: STUDIO_SPEED's, as in SageMaker (fast)."""
+        if speed is None:
+            self.model = self.handler.model_fn(model_ref)
+        else:
+            self.model = self.handler.load_model(model_ref, speed)
 
     @property
     def host(self) -> str:

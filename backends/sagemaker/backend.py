@@ -107,6 +107,8 @@ class SageMakerBackend:
         # The steps the endpoint's model runs when none are set (its family's default), as
         # its answers have told them; None until one has.
         self._default_steps: int | None = None
+        # False once the endpoint refused `speed` (a handler deployed before speed profiles).
+        self._sends_speed = True
 
     # --- the Backend interface -----------------------------------------------------------
 
@@ -142,9 +144,7 @@ class SageMakerBackend:
                 on_progress(Progress("denoise", done, len(calls),
                                      f"Waiting for {self.endpoint_name} "
                                      f"(request {done + 1} of {len(calls)})"))
-            encoded = payloads.encode(request, seeds, self.payload_format)
-            payloads.check_body_size(encoded)
-            raw, round_trip_s = self._invoke(encoded)
+            raw, round_trip_s = self._invoke_request(request, seeds)
             decoding = time.perf_counter()
             decoded = payloads.decode(raw, self.payload_format, seeds)
             split.add(round_trip_s, time.perf_counter() - decoding, decoded.server)
@@ -171,7 +171,8 @@ class SageMakerBackend:
             backend=self.name, model=model or request.model or self.endpoint_name,
             device=f"{fleet} ({device})" if device else fleet,
             family=last.family if last else "", licence=last.licence if last else "",
-            commercial_use=last.commercial_use if last else None)
+            commercial_use=last.commercial_use if last else None,
+            accelerations=last.accelerations if last else ())
 
     @property
     def fleet_usd_per_hour(self) -> float | None:
@@ -237,6 +238,22 @@ class SageMakerBackend:
         if not self.endpoint_name:
             raise InvalidRequest("No SageMaker endpoint is set. Enter its name in Settings → "
                                  "SageMaker (or pass --endpoint NAME).")
+
+    def _invoke_request(self, request: GenerationRequest,
+                        seeds: list[int]) -> tuple[bytes, float]:
+        """One invocation for `seeds`. An endpoint deployed before speed profiles refuses the
+        `speed` parameter: it is asked again without it, and never sent it again."""
+        sends_speed = self._sends_speed
+        encoded = payloads.encode(request, seeds, self.payload_format, send_speed=sends_speed)
+        payloads.check_body_size(encoded)
+        try:
+            return self._invoke(encoded)
+        except InvalidRequest as exc:
+            if not (sends_speed and "parameters.speed" in str(exc)):
+                raise
+        self._sends_speed = False
+        return self._invoke(payloads.encode(request, seeds, self.payload_format,
+                                            send_speed=False))
 
     def _invoke(self, encoded: payloads.Encoded) -> tuple[bytes, float]:
         started = time.perf_counter()
@@ -305,15 +322,17 @@ def _not_in_service(status: EndpointStatus) -> EndpointNotInService:
 
 
 def _what_ran(sent: GenerationRequest, answers: list[payloads.Decoded]) -> GenerationRequest:
-    """The request with the steps and guidance the endpoint says it ran. An endpoint that does
-    not say (an older handler) ran what was sent, or where nothing was sent its generic
-    defaults, 30 and 7.0."""
+    """The request with the steps, guidance and speed profile the endpoint says it ran. An
+    endpoint that does not say (an older handler) ran what was sent, or where nothing was sent
+    its generic defaults, 30 and 7.0; its speed is left as asked."""
     steps = next((a.steps for a in reversed(answers) if a.steps is not None), None)
     guidance = next((a.guidance for a in reversed(answers) if a.guidance is not None), None)
+    speed = next((a.speed for a in reversed(answers) if a.speed), sent.speed)
     fallback_steps = GENERIC_STEPS if sent.steps is None else sent.steps
     fallback_guidance = GENERIC_GUIDANCE if sent.guidance is None else sent.guidance
     return sent.replace(steps=fallback_steps if steps is None else steps,
-                        guidance=fallback_guidance if guidance is None else guidance)
+                        guidance=fallback_guidance if guidance is None else guidance,
+                        speed=speed)
 
 
 def _work(request: GenerationRequest) -> float:

@@ -3,7 +3,8 @@
 - "studio": our handler (backends/endpoint/inference.py). PNGs, the seeds, server timings;
   steps and guidance are sent only when set (the endpoint applies its model's family
   defaults otherwise), and the answer says what really ran (`parameters`) and the model's
-  family and licence.
+  family and licence. The request's speed profile goes as `speed`; the endpoint runs the one
+  it was loaded with and says which (`speed.used`) and what it applied (`accelerations`).
 - "jumpstart": the SageMaker JumpStart Stable Diffusion models. Flat JSON in, base64 JPEGs
   out (with Accept "application/json;jpeg"), no timings. Text-to-image only; it needs explicit
   steps and guidance, so unset ones are sent as the generic 30 and 7.0.
@@ -22,7 +23,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from backends.errors import BackendUnavailable, InvalidRequest
 from backends.families import GENERIC_GUIDANCE, GENERIC_STEPS
-from backends.types import MAX_STEPS, GenerationRequest
+from backends.types import MAX_STEPS, SPEEDS, GenerationRequest
 
 FORMATS = ("studio", "jumpstart")
 MAX_BODY_BYTES = 6 * 1024 * 1024  # SageMaker real-time inference, each way
@@ -52,6 +53,8 @@ class Decoded:
     family: str = ""
     licence: str = ""
     commercial_use: bool | None = None
+    speed: str = ""  # the speed profile the endpoint ran ("": it did not say)
+    accelerations: tuple[str, ...] = ()  # what that profile applied and what fell back
 
 
 @dataclass(frozen=True)
@@ -82,7 +85,10 @@ def sent_request(request: GenerationRequest, payload_format: str) -> GenerationR
         guidance=GENERIC_GUIDANCE if request.guidance is None else request.guidance)
 
 
-def encode(request: GenerationRequest, seeds: list[int], payload_format: str) -> Encoded:
+def encode(request: GenerationRequest, seeds: list[int], payload_format: str, *,
+           send_speed: bool = True) -> Encoded:
+    """The body of one invocation. `send_speed=False` leaves the speed out, for endpoints
+    deployed before speed profiles (their handler refuses a field it does not know)."""
     if payload_format == "jumpstart":
         request = sent_request(request, payload_format)
         body: dict[str, Any] = {
@@ -108,6 +114,8 @@ def encode(request: GenerationRequest, seeds: list[int], payload_format: str) ->
         parameters["scheduler"] = request.scheduler
     if request.edit:
         parameters["edit"] = True
+    if send_speed:
+        parameters["speed"] = request.speed
     if request.init_image is not None:
         # The endpoint fits the image to the frame anyway; doing it here keeps the body small.
         fitted = ImageOps.fit(request.init_image, (request.width, request.height))
@@ -164,13 +172,18 @@ def decode(data: bytes, payload_format: str, seeds: list[int]) -> Decoded:
     ran = answer.get("parameters")
     ran = ran if isinstance(ran, dict) else {}
     commercial = answer.get("commercial_use")
+    speed = answer.get("speed")
+    used = speed.get("used") if isinstance(speed, dict) else None
+    notes = answer.get("accelerations")
     return Decoded(images, [int(s) for s in returned_seeds], server,
                    str(answer.get("model") or ""), str(answer.get("device") or ""),
                    steps=_steps(ran.get("num_inference_steps")),
                    guidance=_guidance(ran.get("guidance_scale")),
                    family=str(answer.get("family") or ""),
                    licence=str(answer.get("licence") or ""),
-                   commercial_use=commercial if isinstance(commercial, bool) else None)
+                   commercial_use=commercial if isinstance(commercial, bool) else None,
+                   speed=used if used in SPEEDS else "",
+                   accelerations=tuple(str(n) for n in notes) if isinstance(notes, list) else ())
 
 
 def _steps(value: Any) -> int | None:

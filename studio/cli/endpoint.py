@@ -14,6 +14,7 @@ import sys
 from typing import Any
 
 from backends.errors import BackendError, BackendUnavailable, InvalidRequest
+from backends.types import SPEEDS
 
 
 def add_endpoint_commands(subparsers: Any) -> None:
@@ -26,6 +27,9 @@ def add_endpoint_commands(subparsers: Any) -> None:
     serve.add_argument("--host", default="127.0.0.1",
                        help="address to bind (default loopback; there is no authentication)")
     serve.add_argument("--port", type=int, default=8080, help="0 picks a free port")
+    serve.add_argument("--speed", choices=list(SPEEDS),
+                       help="speed profile to load the model with (default: STUDIO_SPEED, "
+                            "else fast)")
     serve.add_argument("--endpoint-name", help="answer only /endpoints/THIS/invocations "
                                                "(default: any name)")
     serve.set_defaults(handler=run_serve)
@@ -48,6 +52,9 @@ def add_endpoint_commands(subparsers: Any) -> None:
     deploy.add_argument("--image-uri", help="container image (default: the Hugging Face "
                                             "inference container for the instance and region)")
     deploy.add_argument("--async-output", help="s3:// folder: make an asynchronous endpoint")
+    deploy.add_argument("--speed", choices=list(SPEEDS), default="fast",
+                        help="speed profile the endpoint loads its model with (STUDIO_SPEED); "
+                             "every request is served with it")
     deploy.add_argument("--no-wait", action="store_true", help="return once creation starts")
     deploy.add_argument("--poll-seconds", type=float, default=15.0, help=argparse.SUPPRESS)
     _aws_arguments(deploy)
@@ -90,7 +97,7 @@ def run_serve(args: argparse.Namespace) -> int:
     try:
         print(f"Loading {args.model} …", file=sys.stderr, flush=True)
         try:
-            server.load_model(args.model)
+            server.load_model(args.model, speed=args.speed)
         except (OSError, ValueError, RuntimeError, ImportError) as exc:
             raise BackendUnavailable(f"Could not load the model {args.model!r}: {exc}") from exc
         print(f"Serving {server.model.model} on {server.url}", flush=True)
@@ -159,9 +166,10 @@ def run_deploy(args: argparse.Namespace) -> int:
     plan = plan_deployment(args.name, args.model_data, args.instance_type, region=region,
                            role=role, image=args.image_uri or "",
                            instance_count=args.instance_count,
-                           async_output=args.async_output or "")
+                           async_output=args.async_output or "", speed=args.speed)
     print(f"Deploying {plan.name} in {region}: {plan.instance_count} × {plan.instance_type} "
-          f"({plan.target})\n  image {plan.image}\n  model {plan.model_data}\n  role  {role}",
+          f"({plan.target})\n  image {plan.image}\n  model {plan.model_data}\n  role  {role}"
+          f"\n  speed {plan.speed}",
           file=sys.stderr)
     print(f"  {_cost_line(plan.instance_type, plan.instance_count, region)}", file=sys.stderr)
     status = deploy(client, plan, region=region, wait=not args.no_wait,

@@ -72,12 +72,26 @@ EXPECTED_COPIES = {
     "backends.families.with_generic_defaults",
     "backends.families.checked_with_defaults",
     "backends.families.family_profile",
+    "backends.types.SPEEDS",
+    "backends.local.speed.UNET_FAMILIES..COMPILE_ERRORS",
+    "backends.local.speed.SpeedReport",
+    "backends.local.speed.load_dtype",
+    "backends.local.speed.dtype_label",
+    "backends.local.speed.apply_speed",
+    "backends.local.speed._attention",
+    "backends.local.speed._fuse_qkv",
+    "backends.local.speed._channels_last",
+    "backends.local.speed._compile",
+    "backends.local.speed.compile_failed",
+    "backends.local.speed._step_cache",
+    "backends.local.speed._fp8",
+    "backends.local.speed._first_line",
 }
 # The modules the handler copies from: a definition of the handler's named like one of theirs
 # must be a marked copy.
 SOURCE_MODULES = ("backends.types", "backends.local.schedulers", "backends.local.device",
                   "backends.local.pipelines", "backends.local.memory", "backends.local.calls",
-                  "backends.local.detect", "backends.families")
+                  "backends.local.detect", "backends.families", "backends.local.speed")
 
 _MARKER = re.compile(
     r"^[ \t]*# Copied from (?P<target>[\w.]+?(?:\.\.\w+)?)(?: with (?P<renames>.+?))?[ \t]*$")

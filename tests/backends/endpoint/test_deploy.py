@@ -52,7 +52,8 @@ def test_deploy_status_and_delete_a_gpu_endpoint_with_moto(sagemaker) -> None:
     assert model["ExecutionRoleArn"] == ROLE
     assert model["PrimaryContainer"]["Image"] == GPU_IMAGE
     assert model["PrimaryContainer"]["ModelDataUrl"] == MODEL_DATA
-    assert model["PrimaryContainer"]["Environment"] == {"SAGEMAKER_MODEL_SERVER_WORKERS": "1"}
+    assert model["PrimaryContainer"]["Environment"] == {"SAGEMAKER_MODEL_SERVER_WORKERS": "1",
+                                                        "STUDIO_SPEED": "fast"}
     variant = sagemaker.describe_endpoint_config(
         EndpointConfigName="studio-tiny")["ProductionVariants"][0]
     assert (variant["ModelName"], variant["InstanceType"], variant["InitialInstanceCount"]) == (
@@ -71,7 +72,8 @@ def expected_requests(name: str, instance_type: str, image: str) -> list[tuple[s
         ("create_model", {
             "ModelName": name, "ExecutionRoleArn": ROLE,
             "PrimaryContainer": {"Image": image, "ModelDataUrl": MODEL_DATA,
-                                 "Environment": {"SAGEMAKER_MODEL_SERVER_WORKERS": "1"}}}),
+                                 "Environment": {"SAGEMAKER_MODEL_SERVER_WORKERS": "1",
+                                                 "STUDIO_SPEED": "fast"}}}),
         ("create_endpoint_config", {
             "EndpointConfigName": name,
             "ProductionVariants": [{
@@ -172,11 +174,21 @@ def test_image_uri_override_and_regions() -> None:
 def test_bad_arguments_are_all_reported_before_anything_is_created() -> None:
     with pytest.raises(InvalidRequest) as caught:
         plan_deployment("-bad name", "https://example.com/model.tar.gz", "ml.t3.medium",
-                        region="us-east-1", role="StudioRole", instance_count=0)
+                        region="us-east-1", role="StudioRole", instance_count=0,
+                        speed="ludicrous")
     message = str(caught.value)
     for part in ("endpoint name", "--model-data must be an s3:// URL", "--role must be an IAM "
-                 "role ARN", "--instance-count", "ml.inf2.* (Inferentia2)"):
+                 "role ARN", "--instance-count", "ml.inf2.* (Inferentia2)",
+                 "--speed must be one of exact, fast, fastest (got 'ludicrous')"):
         assert part in message
+
+
+@pytest.mark.parametrize("speed", ["exact", "fast", "fastest"])
+def test_the_speed_profile_goes_into_the_models_environment(speed) -> None:
+    plan = plan_deployment("a", MODEL_DATA, "ml.g6.xlarge", region="us-east-1", role=ROLE,
+                           speed=speed)
+    environment = plan.model_request()["PrimaryContainer"]["Environment"]
+    assert environment == {"SAGEMAKER_MODEL_SERVER_WORKERS": "1", "STUDIO_SPEED": speed}
 
 
 def test_the_execution_role_is_found_when_there_is_exactly_one(aws_env) -> None:

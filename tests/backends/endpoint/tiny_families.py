@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 _DIRS: dict[str, Path] = {}
-_MODELS: dict[str, Any] = {}
+_MODELS: dict[tuple[str, str | None], Any] = {}
 
 
 def tiny_family_dir(family: str, factory: pytest.TempPathFactory) -> Path:
@@ -28,13 +28,19 @@ def tiny_family_dir(family: str, factory: pytest.TempPathFactory) -> Path:
     return _DIRS[family]
 
 
-def tiny_family_model(family: str, factory: pytest.TempPathFactory) -> Any:
-    """The tiny `family` model as the endpoint handler's model_fn loads it."""
-    if family not in _MODELS:
+def tiny_family_model(family: str, factory: pytest.TempPathFactory,
+                      speed: str | None = None) -> Any:
+    """The tiny `family` model as the endpoint handler's model_fn loads it: with the endpoint's
+    environment as it is (STUDIO_SPEED unset: fast), or with STUDIO_SPEED=`speed`."""
+    if (family, speed) not in _MODELS:
         from backends.endpoint import inference
 
-        _MODELS[family] = inference.model_fn(str(tiny_family_dir(family, factory)))
-    return _MODELS[family]
+        folder = str(tiny_family_dir(family, factory))
+        with pytest.MonkeyPatch.context() as patch:
+            if speed is not None:
+                patch.setenv(inference.SPEED_ENV, speed)
+            _MODELS[family, speed] = inference.model_fn(folder)
+    return _MODELS[family, speed]
 
 
 @pytest.fixture(scope="session")
@@ -45,5 +51,6 @@ def family_dir(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 @pytest.fixture(scope="session")
 def family_model(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """family_model("flux1") -> the tiny FLUX.1 [schnell] loaded by the handler."""
-    return lambda family: tiny_family_model(family, tmp_path_factory)
+    """family_model("flux1") -> the tiny FLUX.1 [schnell] loaded by the handler;
+    family_model("flux1", "fastest") -> the same loaded with STUDIO_SPEED=fastest."""
+    return lambda family, speed=None: tiny_family_model(family, tmp_path_factory, speed)
