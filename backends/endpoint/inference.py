@@ -1130,9 +1130,13 @@ def apply_speed(pipeline: Any, speed: str, device: str, family: str, *,
         _step_cache(denoiser, report)
     _compile(denoiser, device, family, report)
     if report.compiled and warmup is not None:
+        import torch
+
         started = time.perf_counter()
         try:
-            pipeline(**warmup)
+            # Under inference_mode, as real runs are: otherwise the first one recompiles.
+            with torch.inference_mode():
+                pipeline(**warmup)
         except COMPILE_ERRORS as exc:
             compile_failed(pipeline, report, exc)
         report.warmup_s = time.perf_counter() - started
