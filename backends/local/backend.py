@@ -165,7 +165,9 @@ class LocalBackend:
             on_progress(Progress("load", 0, 1, f"Compiling for {size[0]}×{size[1]} (first run "
                                                "at this size only)"))
         started = time.perf_counter()
-        pipeline, kwargs = prepare_call(loaded, request.replace(steps=2, count=1), profile)
+        # Strength 1 so both steps run whatever the request's strength.
+        short = request.replace(steps=2, count=1, strength=1.0)
+        pipeline, kwargs = prepare_call(loaded, short, profile)
         kwargs["output_type"] = "latent"
         import torch
 
