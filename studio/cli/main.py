@@ -24,6 +24,7 @@ EXIT_CODES: dict[type[BackendError], int] = {
 def build_parser() -> argparse.ArgumentParser:
     from studio.cli.batch import add_batch_commands
     from studio.cli.bedrock import add_bedrock_commands
+    from studio.cli.check import add_check_command
     from studio.cli.costs import add_cost_commands
     from studio.cli.endpoint import add_endpoint_commands
     from studio.cli.generate import add_generate_command
@@ -38,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_batch_commands(commands)
     add_cost_commands(commands)
     add_bedrock_commands(commands)
+    add_check_command(commands)
     return parser
 
 
