@@ -137,6 +137,9 @@ def _new_job(args: argparse.Namespace) -> int:
     licence_warning = commercial_use_warning(settings)
     if licence_warning:
         print(f"studio: warning: {licence_warning}", file=err)
+    conflicts = preset_conflicts(items, preset)
+    for message in conflicts:
+        print(f"studio: warning: {message}", file=err)
     backend = create_backend(settings)
     loop = open_loop(settings)
     estimate = estimate_batch(backend, base_request, items, loop.library, spec.concurrency)
@@ -150,6 +153,7 @@ def _new_job(args: argparse.Namespace) -> int:
                               "problems": [str(p) for p in catalog.problems],
                               "images": estimate.images, "estimate_usd": estimate.usd,
                               "estimate_s": estimate.seconds, "preview": prepared.preview(),
+                              "warnings": [w for w in (licence_warning, *conflicts) if w],
                               "files": [i.file for i in items[:20]]}))
         return 0
     check_new_output(out)
@@ -158,6 +162,18 @@ def _new_job(args: argparse.Namespace) -> int:
     print(f"Batch job {job_id} → {out}  (continue it any time: studio batch --resume {job_id})",
           file=err)
     return _run(store, job_id, spec, backend, loop, args)
+
+
+def preset_conflicts(items: list[Any], preset: Any) -> list[str]:
+    """Each distinct way the batch's prompts contradict the preset's rules, said once."""
+    from studio.batch.checks import scene_conflicts
+
+    if preset is None:
+        return []
+    messages: list[str] = []
+    for prompt in dict.fromkeys(item.prompt for item in items):
+        messages += [m for m in scene_conflicts(prompt, preset) if m not in messages]
+    return messages
 
 
 def _resume(args: argparse.Namespace) -> int:

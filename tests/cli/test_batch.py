@@ -168,3 +168,18 @@ def test_plan_errors_and_listing(tmp_path: Path, capsys) -> None:
     assert "not an empty folder" in capsys.readouterr().err
 
 
+
+
+def test_a_scene_that_contradicts_the_preset_is_flagged_before_the_run(tmp_path: Path,
+                                                                       capsys) -> None:
+    path = catalog(tmp_path, 2)
+    assert main(["batch", str(path), "--template", "a {color} {title} on a marble counter",
+                 "--backend", "bedrock", "--preset", "amazon-main", "--dry-run", "--json"]) == 0
+    captured = capsys.readouterr()
+    (warning,) = json.loads(captured.out)["warnings"]
+    assert "amazon-main needs a pure white background" in warning
+    assert "amazon-lifestyle" in warning
+    assert captured.err.count("studio: warning:") == 1  # said once, not once per product
+    assert main(["batch", str(path), "--template", "a {color} {title} on a marble counter",
+                 "--backend", "bedrock", "--preset", "shopify", "--dry-run", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["warnings"] == []
