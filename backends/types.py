@@ -379,6 +379,8 @@ class GenerationResult:
     # What the speed profile applied and what fell back ("attention: FlashAttention-3",
     # "not applied: fp8: needs torchao"), where the backend has speed profiles.
     accelerations: tuple[str, ...] = ()
+    # A real photograph's pixels are composited in (product scenes): AI disclosure says so.
+    composite: bool = False
 
     @property
     def cost_per_image(self) -> float:

@@ -7,10 +7,11 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 
-from PIL import Image, ImageChops, ImageCms, ImageOps
+from PIL import Image, ImageChops, ImageCms, ImageOps, PngImagePlugin
 
 from backends.errors import InvalidRequest
 from backends.types import MAX_SIDE, SIDE_MULTIPLE
+from studio.library.xmp import PNG_XMP_KEY, Disclosure
 from studio.paths import resources_dir
 
 FITS = ("pad", "crop", "resize")
@@ -75,14 +76,23 @@ class OutputPreset:
             image = snap_to_white(image, self.white_threshold)
         return image
 
-    def encode(self, image: Image.Image) -> bytes:
+    def encode(self, image: Image.Image, disclosure: Disclosure | None = None) -> bytes:
+        """The applied image in the preset's format, with the sRGB profile and the AI
+        disclosure as XMP: a PNG iTXt `XML:com.adobe.xmp` chunk, a JPEG APP1 segment, a
+        WebP `XMP ` chunk. Without `disclosure`, a plain generation by an unnamed model."""
         image = self.apply(image)
+        xmp = (disclosure or Disclosure(model="", backend="")).xmp()
         buffer = io.BytesIO()
         options: dict[str, object] = {"icc_profile": srgb_profile()}
         if self.format in ("jpeg", "webp"):
             options["quality"] = self.quality
+            options["xmp"] = xmp  # Pillow ≥ 11 writes it for JPEG; WebP through libwebp's mux
         if self.format == "jpeg":
             options["optimize"] = True
+        if self.format == "png":
+            info = PngImagePlugin.PngInfo()
+            info.add_itxt(PNG_XMP_KEY, xmp.decode("utf-8"))
+            options["pnginfo"] = info
         image.save(buffer, format=self.format.upper(), **options)
         return buffer.getvalue()
 

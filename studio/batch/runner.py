@@ -33,6 +33,7 @@ from studio.batch.store import BatchStore, Item
 from studio.costs.budget import Budget, BudgetExceeded
 from studio.generation.loop import Admission, GenerationLoop, RetryPolicy, RunHooks
 from studio.library import ImageRecord, LibraryError
+from studio.library.xmp import Disclosure
 
 LOCAL_IMAGES_PER_CALL = 4
 
@@ -266,7 +267,7 @@ class BatchRunner:
             if image is None:
                 with Image.open(record.path) as opened:
                     image = opened.convert("RGB")
-            data = self.preset.encode(image)
+            data = self.preset.encode(image, self._disclosure(record))
             size = (self.preset.width, self.preset.height)
         try:
             sha = self.exporter.write(item.file, data)
@@ -277,6 +278,11 @@ class BatchRunner:
         with self._lock:
             self._finished_here += 1
         self._emit("progress", f"{item.file}", (item,))
+
+    def _disclosure(self, record: ImageRecord) -> Disclosure:
+        """A row with a product photo had the photo's pixels composited into its scene."""
+        return Disclosure(model=record.model, backend=record.backend,
+                          composite=self.products is not None)
 
     def _fail(self, unit: list[Item], reason: str) -> None:
         self.store.mark_failed(self.job_id, [i.idx for i in unit], reason)

@@ -21,6 +21,7 @@ from PIL import Image
 from backends.types import Cost, GeneratedImage, GenerationResult
 from studio.atomic import TEMP_PREFIX, write_bytes_atomic
 from studio.library.png_metadata import a1111_parameters, encode_png, studio_json
+from studio.library.xmp import Disclosure
 
 INPUTS_DIR = "inputs"
 # Only temp files this old are swept at open, so a second Library on the same folder (the
@@ -78,7 +79,8 @@ class ImageFiles:
     def write_image(self, rel: str, result: GenerationResult, generated: GeneratedImage,
                     estimate: Cost | None, written: list[Path], claimed: list[str]) -> str:
         """Claim `rel` and write the image there as a PNG that carries how it was made
-        (A1111 parameters and Studio's JSON); returns the PNG's sha256."""
+        (A1111 parameters, Studio's JSON and the AI disclosure as XMP: a generation,
+        `trainedAlgorithmicMedia`); returns the PNG's sha256."""
         self.claim(rel, claimed)
         data = encode_png(
             generated.image,
@@ -87,6 +89,8 @@ class ImageFiles:
                 model=result.model, backend=result.backend, device=result.device,
             ),
             studio_json=studio_json(result, generated, estimate=estimate),
+            disclosure=Disclosure(model=result.model, backend=result.backend,
+                                  composite=result.composite),
         )
         self.write(rel, data, written)
         return hashlib.sha256(data).hexdigest()

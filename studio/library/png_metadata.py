@@ -4,7 +4,8 @@ Every PNG Studio writes carries two text chunks:
 - `parameters`: the AUTOMATIC1111 infotext, so A1111, ComfyUI, Civitai and friends can read
   the prompt and settings back;
 - `studio`: a JSON document with the full request, timings and cost, which is what Studio
-  itself prefers when it reopens an image.
+  itself prefers when it reopens an image;
+and its AI disclosure as XMP (`XML:com.adobe.xmp`, see studio.library.xmp).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from backends.types import (
     GenerationResult,
     LoraRef,
 )
+from studio.library.xmp import PNG_XMP_KEY, Disclosure
 
 PARAMETERS_KEY = "parameters"
 STUDIO_KEY = "studio"
@@ -218,11 +220,21 @@ def _add_text(info: PngImagePlugin.PngInfo, key: str, value: str) -> None:
         info.add_text(key, value)
 
 
-def encode_png(image: Image.Image, *, parameters: str, studio_json: dict[str, Any]) -> bytes:
-    """The image as PNG bytes with the `parameters` and `studio` text chunks."""
+def encode_png(image: Image.Image, *, parameters: str, studio_json: dict[str, Any],
+               disclosure: Disclosure | None = None) -> bytes:
+    """The image as PNG bytes with the `parameters` and `studio` text chunks, and the AI
+    disclosure as XMP (an uncompressed iTXt chunk keyed `XML:com.adobe.xmp`).
+
+    Without a `disclosure`, it is a plain generation by the model and backend `studio_json`
+    names.
+    """
+    if disclosure is None:
+        disclosure = Disclosure(model=str(studio_json.get("model") or ""),
+                                backend=str(studio_json.get("backend") or ""))
     info = PngImagePlugin.PngInfo()
     _add_text(info, PARAMETERS_KEY, parameters)
     _add_text(info, STUDIO_KEY, json.dumps(studio_json, ensure_ascii=False, sort_keys=True))
+    info.add_itxt(PNG_XMP_KEY, disclosure.xmp().decode("utf-8"))
     if image.mode not in _PNG_MODES:
         image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
     buffer = io.BytesIO()

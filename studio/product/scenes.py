@@ -56,7 +56,7 @@ class ProductSceneBackend:
         result = self.inner.generate(self._checked(request), on_progress, cancel)
         images = tuple(GeneratedImage(composite_product(item.image, self.placed), item.seed)
                        for item in result.images)
-        return dataclasses.replace(result, images=images)
+        return dataclasses.replace(result, images=images, composite=True)
 
     def _checked(self, request: GenerationRequest) -> GenerationRequest:
         if request.mask is None or request.init_image is None:

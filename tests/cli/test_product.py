@@ -144,3 +144,18 @@ def test_an_edit_model_makes_the_scene_and_the_product_stays_exact(
     assert line["prompt"].endswith("on a marble counter")
     project = find_project(load_product_photo(path))
     _assert_product_kept(line["library_path"], path, project.mask, fill=0.8)
+
+
+def test_product_scenes_are_disclosed_as_composites_with_a_photograph(
+        tiny_sd_path, tmp_path, capsys) -> None:
+    from tests.library.test_xmp import COMPOSITE, read_disclosure
+
+    photo, _ = product_photo((96, 96))
+    path = tmp_path / "mug.png"
+    photo.save(path)
+    code, lines, err = _run(capsys, "--model", str(tiny_sd_path), "--product-image", str(path),
+                            "--prompt", "on oak", "--json", *TINY)
+    assert code == 0, err
+    disclosed = read_disclosure(Path(lines[0]["library_path"]).read_bytes())
+    assert disclosed["DigitalSourceType"] == COMPOSITE
+    assert disclosed["ProductPixelsFrom"] == "photograph"
