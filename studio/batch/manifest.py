@@ -19,7 +19,7 @@ from typing import Any
 from studio.atomic import write_bytes_atomic
 
 FIELDS = ("sku", "variant", "prompt", "negative_prompt", "seed", "model", "backend",
-          "latency_s", "cost_usd", "file", "sha256", "width", "height")
+          "latency_s", "cost_usd", "file", "sha256", "width", "height", "checks")
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
 
 
@@ -38,6 +38,10 @@ class ManifestRow:
     sha256: str
     width: int
     height: int
+    # The preset's rules on the exported file: "pass", or "fail: rule, rule"; "" without a
+    # preset. manifest.json also has each rule's measurement (check_details).
+    checks: str = ""
+    check_details: tuple[dict[str, Any], ...] = ()
 
 
 def neutralise(value: Any) -> Any:

@@ -13,6 +13,8 @@ images reached the library (the kill fell between the two commits) is adopted fr
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -26,6 +28,7 @@ from PIL import Image
 from backends.errors import BackendError, BackendUnavailable, Cancelled, TransientError
 from backends.types import MAX_COUNT, Backend, CancelToken, GenerationRequest
 from studio.backend_kinds import capabilities_of
+from studio.batch.checks import check_image
 from studio.batch.export import Exporter
 from studio.batch.manifest import ManifestRow
 from studio.batch.presets import OutputPreset
@@ -260,6 +263,7 @@ class BatchRunner:
             # The library image was deleted meanwhile: the only way back is to make it again.
             self.store.mark_pending(self.job_id, [item.idx], "library image missing")
             return
+        checks = ""
         if self.preset is None:
             data = record.path.read_bytes()  # the PNG with its parameters, as made
             size = (record.width, record.height)
@@ -269,12 +273,14 @@ class BatchRunner:
                     image = opened.convert("RGB")
             data = self.preset.encode(image, self._disclosure(record))
             size = (self.preset.width, self.preset.height)
+            checks = json.dumps([dataclasses.asdict(r) for r in check_image(data, self.preset)],
+                                ensure_ascii=False)
         try:
             sha = self.exporter.write(item.file, data)
         except OSError as exc:  # it stays `generated`: a resume exports it
             self._stop(f"Could not write {item.file}: {exc.strerror or exc}")
             return
-        self.store.mark_done(self.job_id, item.idx, sha, *size)
+        self.store.mark_done(self.job_id, item.idx, sha, *size, checks=checks)
         with self._lock:
             self._finished_here += 1
         self._emit("progress", f"{item.file}", (item,))
@@ -331,7 +337,7 @@ class BatchRunner:
         done_items = self.store.items(self.job_id, "done")
         rows = [ManifestRow(i.sku, i.variant, i.prompt, i.negative_prompt, i.seed, i.model,
                             i.backend, round(i.latency_s, 4), i.cost_usd, i.file, i.sha256,
-                            i.width, i.height) for i in done_items]
+                            i.width, i.height, *check_summary(i.checks)) for i in done_items]
         failures = [(i.sku, i.variant, i.error) for i in self.store.items(self.job_id, "failed")]
         job_meta: dict[str, Any] = {"id": self.job_id, "catalog": info.catalog,
                                     "preset": info.spec.get("preset"),
@@ -354,3 +360,12 @@ class BatchRunner:
         self.store.set_state(self.job_id, state)
         return Summary(self.job_id, state, info.total, info.counts["done"], len(failures),
                        info.spent_usd, self._stop_message, failures)
+
+
+def check_summary(checks: str) -> tuple[str, tuple[dict[str, Any], ...]]:
+    """("pass" or "fail: rule, …", each rule's result) from an item's stored checks."""
+    if not checks:
+        return "", ()
+    results = tuple(json.loads(checks))
+    failed = [r["rule"] for r in results if not r["passed"]]
+    return ("fail: " + ", ".join(failed) if failed else "pass"), results

@@ -98,6 +98,7 @@ class Item:
     sha256: str
     width: int
     height: int
+    checks: str = ""  # the exported file against its preset's rules: JSON, "" without one
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,9 @@ class BatchStore:
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute("PRAGMA foreign_keys=ON")
         self._conn.executescript(_SCHEMA)
+        columns = {row[1] for row in self._conn.execute("PRAGMA table_info(items)")}
+        if "checks" not in columns:  # added with the marketplace checks
+            self._conn.execute("ALTER TABLE items ADD COLUMN checks TEXT NOT NULL DEFAULT ''")
 
     def close(self) -> None:
         with self._lock:
@@ -245,9 +249,11 @@ class BatchStore:
                     [fields["library_image_id"], fields["model"], fields["backend"],
                      fields["latency_s"], fields["cost_usd"], job_id, idx])
 
-    def mark_done(self, job_id: int, idx: int, sha256: str, width: int, height: int) -> None:
+    def mark_done(self, job_id: int, idx: int, sha256: str, width: int, height: int,
+                  checks: str = "") -> None:
         self._update(job_id, [idx], "status = 'done', sha256 = ?, width = ?, height = ?, "
-                                    "finished_at = ?", [sha256, width, height, _now()])
+                                    "checks = ?, finished_at = ?",
+                     [sha256, width, height, checks, _now()])
 
     def reset_failed(self, job_id: int) -> int:
         """A resume gives failed items another go (the reason is kept until they run)."""

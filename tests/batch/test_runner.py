@@ -211,3 +211,28 @@ def test_an_unwritable_export_stops_the_job_and_a_resume_finishes_it(
     summary = make_runner(store, job_id, out, backend, library).run()
     assert (summary.state, summary.done) == ("finished", 2)
     assert len(backend.calls) == 2 and library.count() == 2
+
+
+def test_each_export_is_checked_against_its_preset_and_the_manifest_says_so(
+        tmp_path: Path, store: BatchStore, library: Library) -> None:
+    preset = get_preset("amazon-main")
+    job_id, out = make_job(tmp_path, store, products=1, seeds=1, preset=preset)
+    summary = make_runner(store, job_id, out, FakeBackend(), library, preset=preset).run()
+    assert summary.state == "finished"
+    rows = json.loads((out / "manifest.json").read_text())["images"]
+    assert rows and all(row["checks"] for row in rows)
+    for row in rows:
+        rules = {r["rule"]: r["passed"] for r in row["check_details"]}
+        assert rules["size"] and rules["format"] and rules["colour_profile"]
+        failed = [rule for rule, passed in rules.items() if not passed]
+        assert row["checks"] == ("fail: " + ", ".join(failed) if failed else "pass")
+    csv_text = (out / "manifest.csv").read_text(encoding="utf-8-sig")
+    assert csv_text.splitlines()[0].endswith(",checks")
+
+
+def test_without_a_preset_nothing_is_checked(tmp_path: Path, store: BatchStore,
+                                             library: Library) -> None:
+    job_id, out = make_job(tmp_path, store, products=1, seeds=1)
+    make_runner(store, job_id, out, FakeBackend(), library).run()
+    rows = json.loads((out / "manifest.json").read_text())["images"]
+    assert {row["checks"] for row in rows} == {""}
