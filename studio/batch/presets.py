@@ -6,6 +6,7 @@ import io
 import json
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from PIL import Image, ImageChops, ImageCms, ImageOps, PngImagePlugin
 
@@ -15,6 +16,7 @@ from studio.library.xmp import PNG_XMP_KEY, Disclosure
 from studio.paths import resources_dir
 
 FITS = ("pad", "crop", "resize")
+PRODUCT_JPEG_QUALITY = 95
 FORMATS = {"jpeg": "jpg", "png": "png", "webp": "webp"}
 
 
@@ -55,6 +57,14 @@ class OutputPreset:
 
         return side(self.width * scale), side(self.height * scale)
 
+    def final_with_product(self, scene: Image.Image, placed: Any) -> Image.Image:
+        """The export built at its final size: the scene brought to the preset (resampled,
+        white-snapped), then the product placed at this size composited over it, so the
+        product's pixels are the photo's, untouched by resampling or the white snap."""
+        from studio.product.compositing import composite_product
+
+        return composite_product(self.apply(scene), placed)
+
     def apply(self, image: Image.Image) -> Image.Image:
         """The image at exactly width × height, on the background, in RGB."""
         background = hex_colour(self.background)
@@ -76,19 +86,28 @@ class OutputPreset:
             image = snap_to_white(image, self.white_threshold)
         return image
 
-    def encode(self, image: Image.Image, disclosure: Disclosure | None = None) -> bytes:
+    def encode(self, image: Image.Image, disclosure: Disclosure | None = None, *,
+               final: bool = False) -> bytes:
         """The applied image in the preset's format, with the sRGB profile and the AI
         disclosure as XMP: a PNG iTXt `XML:com.adobe.xmp` chunk, a JPEG APP1 segment, a
-        WebP `XMP ` chunk. Without `disclosure`, a plain generation by an unnamed model."""
-        image = self.apply(image)
+        WebP `XMP ` chunk. Without `disclosure`, a plain generation by an unnamed model.
+
+        `final`: the image is already at the preset's size with its product pixels in place
+        (`final_with_product`); nothing may resample or snap them, and a JPEG keeps them as
+        close as JPEG can (quality 95 or more, full-resolution chroma)."""
+        if not final:
+            image = self.apply(image)
         xmp = (disclosure or Disclosure(model="", backend="")).xmp()
         buffer = io.BytesIO()
         options: dict[str, object] = {"icc_profile": srgb_profile()}
         if self.format in ("jpeg", "webp"):
-            options["quality"] = self.quality
+            options["quality"] = max(self.quality, PRODUCT_JPEG_QUALITY) if final else \
+                self.quality
             options["xmp"] = xmp  # Pillow ≥ 11 writes it for JPEG; WebP through libwebp's mux
         if self.format == "jpeg":
             options["optimize"] = True
+            if final:
+                options["subsampling"] = 0  # 4:4:4: no chroma blur across the product edge
         if self.format == "png":
             info = PngImagePlugin.PngInfo()
             info.add_itxt(PNG_XMP_KEY, xmp.decode("utf-8"))

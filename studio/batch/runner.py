@@ -28,7 +28,7 @@ from PIL import Image
 from backends.errors import BackendError, BackendUnavailable, Cancelled, TransientError
 from backends.types import MAX_COUNT, Backend, CancelToken, GenerationRequest
 from studio.backend_kinds import capabilities_of
-from studio.batch.checks import check_image
+from studio.batch.checks import RuleResult, check_image
 from studio.batch.export import Exporter
 from studio.batch.manifest import ManifestRow
 from studio.batch.presets import OutputPreset
@@ -271,10 +271,17 @@ class BatchRunner:
             if image is None:
                 with Image.open(record.path) as opened:
                     image = opened.convert("RGB")
-            data = self.preset.encode(image, self._disclosure(record))
             size = (self.preset.width, self.preset.height)
-            checks = json.dumps([dataclasses.asdict(r) for r in check_image(data, self.preset)],
-                                ensure_ascii=False)
+            placed = self._placed_for_export(item, size)
+            extra = []
+            if placed is None:
+                data = self.preset.encode(image, self._disclosure(record))
+            else:
+                final = self.preset.final_with_product(image, placed)
+                data = self.preset.encode(final, self._disclosure(record), final=True)
+                extra.append(product_pixels_check(data, final, placed, self.preset.format))
+            results = [*check_image(data, self.preset), *extra]
+            checks = json.dumps([dataclasses.asdict(r) for r in results], ensure_ascii=False)
         try:
             sha = self.exporter.write(item.file, data)
         except OSError as exc:  # it stays `generated`: a resume exports it
@@ -284,6 +291,15 @@ class BatchRunner:
         with self._lock:
             self._finished_here += 1
         self._emit("progress", f"{item.file}", (item,))
+
+    def _placed_for_export(self, item: Item, size: tuple[int, int]) -> Any:
+        """The row's product placed on the export's own frame; None without product photos."""
+        if self.products is None:
+            return None
+        try:
+            return self.products.placed(item.sku, size)
+        except BackendError:
+            return None  # the photo went away since generating: the composite as made
 
     def _disclosure(self, record: ImageRecord) -> Disclosure:
         """A row with a product photo had the photo's pixels composited into its scene."""
@@ -369,3 +385,24 @@ def check_summary(checks: str) -> tuple[str, tuple[dict[str, Any], ...]]:
     results = tuple(json.loads(checks))
     failed = [r["rule"] for r in results if not r["passed"]]
     return ("fail: " + ", ".join(failed) if failed else "pass"), results
+
+
+def product_pixels_check(data: bytes, final: Image.Image, placed: Any,
+                         file_format: str) -> RuleResult:
+    """How far the encoded file's product pixels are from the photo's: 0 for PNG, and for
+    lossy formats the largest and mean error, which the manifest records."""
+    import io
+
+    import numpy as np
+
+    inside = np.asarray(placed.mask) >= 128
+    with Image.open(io.BytesIO(data)) as written:
+        decoded = np.asarray(written.convert("RGB"), dtype=np.int16)
+    error = np.abs(decoded - np.asarray(final, dtype=np.int16))[inside]
+    largest, mean = (int(error.max()), float(error.mean())) if error.size else (0, 0.0)
+    lossless = file_format == "png"
+    detail = (f"product region: largest error {largest}, mean {mean:.2f} over "
+              f"{int(inside.sum()):,} pixels")
+    if not lossless:
+        detail += f" ({file_format.upper()} quality ≥ 95, 4:4:4)"
+    return RuleResult("product_pixels", largest == 0 if lossless else True, detail)

@@ -141,6 +141,15 @@ class PhotoRows:
         self.skus.append(sku)
         return backend, request
 
+    def placed(self, sku: str, size: tuple[int, int]):
+        """The row's product on a frame of `size`, as ProductScenes.placed gives it."""
+        from studio.product.importing import ProductPhoto
+        from studio.product.placement import place_product
+        from tests.product.photos import product_photo
+
+        photo, mask = product_photo()
+        return place_product(ProductPhoto(photo, None, "0" * 64), mask, size)
+
 
 def exported_files(out: Path) -> list[Path]:
     return sorted(p for p in out.rglob("*") if p.suffix in (".jpg", ".png", ".webp"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import http.server
+import io
 import json
 import threading
 from collections.abc import Iterator
@@ -122,3 +123,44 @@ def test_urls_download_and_a_missing_photo_fails_only_its_item(
     assert_product_kept(out / "U-1" / "U-1_beach_s1.png", png)
     cached = list((studio_home / "cache" / "product-images").iterdir())
     assert len(cached) == 1 and cached[0].read_bytes() == png.read_bytes()
+
+
+def test_a_marketplace_export_is_built_at_its_final_size_around_the_exact_product(
+        tmp_path: Path, studio_home: Path, tiny_sd_path: Path, capsys) -> None:
+    png, _ = photos(tmp_path / "shop" / "photos")
+    catalog = write_catalog(tmp_path / "shop" / "catalog.csv", [("P-1", "photos/bottle.png")])
+    out = tmp_path / "export"
+    assert run_batch(catalog, out, tiny_sd_path, "--axis", "scene=studio",
+                     "--preset", "amazon-main") == 0
+    (row,) = json.loads((out / "manifest.json").read_text())["images"]
+    (check,) = [c for c in row["check_details"] if c["rule"] == "product_pixels"]
+    assert "largest error" in check["detail"] and "JPEG quality ≥ 95, 4:4:4" in check["detail"]
+    placed, _ = prepare_product(png, (2000, 2000), Placement())
+    inside = np.asarray(placed.mask) >= 128
+    with Image.open(out / row["file"]) as image:
+        assert image.size == (2000, 2000)
+        error = np.abs(np.asarray(image.convert("RGB"), dtype=np.int16)
+                       - np.asarray(placed.source, dtype=np.int16))[inside]
+    largest = int(check["detail"].split("largest error ")[1].split(",")[0])
+    assert int(error.max()) == largest  # the manifest's figure is the file's
+
+
+def test_a_lossless_export_keeps_every_product_pixel_through_resize_and_white_snap(
+        tmp_path: Path) -> None:
+    from studio.batch.presets import OutputPreset
+    from studio.batch.runner import product_pixels_check
+
+    png, _ = photos(tmp_path)
+    preset = OutputPreset("png-main", "PNG main", 640, 640, fit="pad", format="png",
+                          pure_white=True)
+    placed, _ = prepare_product(png, (640, 640), Placement())
+    scene = Image.new("RGB", (64, 64), (250, 250, 250))  # near white: the snap takes it
+    final = preset.final_with_product(scene, placed)
+    data = preset.encode(final, final=True)
+    inside = np.asarray(placed.mask) >= 128
+    with Image.open(io.BytesIO(data)) as image:
+        pixels = np.asarray(image.convert("RGB"))
+    assert np.array_equal(pixels[inside], np.asarray(placed.source)[inside])
+    assert (pixels[~inside] == 255).mean() > 0.5  # the scene around it was snapped
+    check = product_pixels_check(data, final, placed, "png")
+    assert check.passed and check.detail.startswith("product region: largest error 0")
