@@ -1,6 +1,6 @@
 """The AI disclosure (XMP) in every file a marketplace preset exports, and in a batch.
 
-Read back with the independent reader of tests/library/test_xmp.py (struct + ElementTree),
+Read back with the independent reader of tests/library/xmp_reader.py (struct + ElementTree),
 by Pillow's getxmp() where defusedxml is installed, and by exiftool where it is.
 """
 
@@ -20,7 +20,7 @@ from studio.batch.store import BatchStore
 from studio.library import Library
 from studio.library.xmp import Disclosure
 from tests.batch.fakes import FakeBackend, make_job, make_runner
-from tests.library.test_xmp import (
+from tests.library.xmp_reader import (
     COMPOSITE,
     HOSTILE_MODELS,
     TRAINED,

@@ -148,7 +148,7 @@ def test_an_edit_model_makes_the_scene_and_the_product_stays_exact(
 
 def test_product_scenes_are_disclosed_as_composites_with_a_photograph(
         tiny_sd_path, tmp_path, capsys) -> None:
-    from tests.library.test_xmp import COMPOSITE, read_disclosure
+    from tests.library.xmp_reader import COMPOSITE, read_disclosure
 
     photo, _ = product_photo((96, 96))
     path = tmp_path / "mug.png"
