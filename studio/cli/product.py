@@ -14,7 +14,7 @@ from studio.cli.options import parse_fill
 from studio.product.placement import POSITIONS
 
 DEFAULT_FILL = 0.85
-_PRODUCT_ONLY = ("fill", "preset", "position", "padding", "shadow", "scene",
+_PRODUCT_ONLY = ("fill", "preset", "position", "padding", "shadow", "harmonise", "scene",
                  "save_mask")
 
 
@@ -32,7 +32,12 @@ def add_product_arguments(generate: argparse.ArgumentParser) -> None:
                        "'amazon' (instead of --width/--height)")
     group.add_argument("--position", choices=list(POSITIONS), help="default: center")
     group.add_argument("--padding", type=int, help="pixels kept free at each edge (default 0)")
-    group.add_argument("--shadow", action="store_true", help="a soft contact shadow under it")
+    group.add_argument("--shadow", action="store_true",
+                       help="a soft contact shadow under it, shaped by its silhouette")
+    group.add_argument("--harmonise", type=float, metavar="STRENGTH",
+                       help="a second, light image-to-image pass (0.05-0.6, e.g. 0.3) that "
+                            "settles light and contact around the product; costs a second "
+                            "generation; the product's pixels stay exact")
     group.add_argument("--scene", action="append", default=[],
                        help="another scene prompt (repeatable); each gets --count images")
     group.add_argument("--save-mask", type=Path, help="also write the product mask used here")
@@ -101,7 +106,7 @@ def run_product_generate(args: argparse.Namespace, settings: Any) -> int:
     fill = pick(args.fill, DEFAULT_FILL)
     placement = Placement(fill=None if fill == "native" else fill,
                           position=args.position or "center", padding=args.padding or 0,
-                          shadow=args.shadow)
+                          shadow=args.shadow, harmonise=args.harmonise or 0.0)
     placed = place_product(photo, mask, frame_size(args, settings), placement)
     scenes = [args.prompt, *args.scene]
     folder = save_project(ProductProject(photo, mask, origin, placement, tuple(scenes)))

@@ -16,7 +16,7 @@ def composite_product(generated: Image.Image, placed: PlacedProduct) -> Image.Im
         # A backend may answer at another size (a model's fixed sizes); the frame is ours.
         scene = scene.resize(placed.size, Image.Resampling.LANCZOS)
     if placed.placement.shadow:
-        scene = apply_shadow(scene, placed.box)
+        scene = apply_shadow(scene, placed.box, placed.mask)
     source = np.asarray(placed.source, dtype=np.uint8)
     weight = np.asarray(placed.edge, dtype=np.float32)[:, :, None] / 255.0
     blended = np.asarray(scene, dtype=np.float32) * (1.0 - weight) + source * weight

@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageFilter
 
 from backends.errors import InvalidRequest
 from backends.types import GenerationRequest
 from studio.product.importing import ProductPhoto
 from studio.product.masks import THRESHOLD, binarize, bounding_box, check_mask
+from studio.product.shadow import apply_silhouette_shadow
 
 POSITIONS: dict[str, tuple[float, float]] = {
     # where the product's box sits in the free area: (0, 0) top left, (1, 1) bottom right
@@ -20,6 +21,7 @@ POSITIONS: dict[str, tuple[float, float]] = {
     "left": (0.0, 0.5), "right": (1.0, 0.5),
 }
 BACKGROUND = (128, 128, 128)  # what the model sees before the scene replaces it
+MIN_HARMONISE, MAX_HARMONISE = 0.05, 0.6
 DEFAULT_STRENGTH = 1.0  # a whole new scene; lower keeps more of the photo's own background
 
 
@@ -30,7 +32,9 @@ class Placement:
     `fill` is the fraction of the free area (the frame less `padding` on every side) the
     product's bounding box fills along its tighter side; None keeps the photo's own pixel
     size, so not even resampling touches the product. `feather` is the width in pixels of the
-    soft edge blended outside the mask (photos without transparency only).
+    soft edge blended outside the mask (photos without transparency only). `harmonise` is the
+    strength of a second, light image-to-image pass over each composite (0: none; see
+    harmonise.py); the product's pixels stay exact either way.
     """
 
     fill: float | None = 0.85
@@ -38,6 +42,7 @@ class Placement:
     padding: int = 0
     shadow: bool = False
     feather: int = 2
+    harmonise: float = 0.0
 
     def __post_init__(self) -> None:
         problems = []
@@ -48,12 +53,16 @@ class Placement:
                             f"{', '.join(POSITIONS)}.")
         if self.padding < 0 or self.feather < 0 or self.feather > 64:
             problems.append("Padding must be 0 or more and the feather from 0 to 64 pixels.")
+        if self.harmonise and not MIN_HARMONISE <= self.harmonise <= MAX_HARMONISE:
+            problems.append(f"The harmonising strength must be 0 (off) or from {MIN_HARMONISE} "
+                            f"to {MAX_HARMONISE} (got {self.harmonise}); above that it "
+                            "repaints the scene rather than settling it.")
         if problems:
             raise InvalidRequest(" ".join(problems))
 
     def to_dict(self) -> dict[str, Any]:
         return {"fill": self.fill, "position": self.position, "padding": self.padding,
-                "shadow": self.shadow, "feather": self.feather}
+                "shadow": self.shadow, "feather": self.feather, "harmonise": self.harmonise}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Placement:
@@ -176,20 +185,13 @@ def place_product(photo: ProductPhoto, mask: Image.Image, size: tuple[int, int],
     edge = Image.fromarray(np.maximum(np.asarray(alpha), np.asarray(full_mask)), "L")
     canvas = Image.new("RGB", size, BACKGROUND)
     if placement.shadow:
-        canvas = apply_shadow(canvas, box)
+        canvas = apply_shadow(canvas, box, full_mask)
     canvas.paste(rgb, (0, 0), edge)
     return PlacedProduct(rgb, full_mask, edge, canvas, box, scale, placement)
 
 
-def apply_shadow(image: Image.Image, box: Box, *, opacity: float = 0.45) -> Image.Image:
-    """A soft contact shadow: a blurred dark ellipse where the product meets the ground."""
-    shade = Image.new("L", image.size, 0)
-    half_h = max(2, round(box.height * 0.05))
-    inset = round(box.width * 0.06)
-    base = box.y + box.height
-    ImageDraw.Draw(shade).ellipse(
-        (box.x + inset, base - half_h, box.x + box.width - inset, base + half_h),
-        fill=round(255 * opacity))
-    shade = shade.filter(ImageFilter.GaussianBlur(max(1.0, half_h * 0.8)))
-    black = Image.new("RGB", image.size, (0, 0, 0))
-    return Image.composite(black, image.convert("RGB"), shade)
+def apply_shadow(image: Image.Image, box: Box, mask: Image.Image, *,
+                 opacity: float = 0.45) -> Image.Image:
+    """A soft contact shadow where the product meets the ground, shaped by its silhouette."""
+    return apply_silhouette_shadow(image, mask, (box.x, box.y, box.x + box.width,
+                                                 box.y + box.height), opacity=opacity)

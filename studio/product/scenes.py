@@ -28,6 +28,7 @@ from backends.types import (
 from studio.backend_kinds import for_product_scenes
 from studio.generation.loop import GenerationLoop, RunHooks
 from studio.product.compositing import composite_product
+from studio.product.harmonise import added_cost, harmonise_estimate, harmonised
 from studio.product.placement import PlacedProduct
 
 
@@ -36,12 +37,13 @@ class ProductSceneBackend:
 
     def __init__(self, inner: Backend, placed: PlacedProduct) -> None:
         self.inner = for_product_scenes(inner)
+        self.harmoniser = inner  # its plain image-to-image settles the composite
         self.placed = placed
         self.name = inner.name  # the job queue picks the local or remote lane by name
 
     def __getattr__(self, name: str) -> Any:
         # Anything else (the endpoint's hourly burn, test_connection) is the inner backend's.
-        if name == "inner":
+        if name in ("inner", "harmoniser"):
             raise AttributeError(name)
         return getattr(self.inner, name)
 
@@ -49,14 +51,24 @@ class ProductSceneBackend:
         return self.inner.describe()
 
     def estimate_cost(self, request: GenerationRequest) -> Cost:
-        return self.inner.estimate_cost(self._checked(request))
+        cost = self.inner.estimate_cost(self._checked(request))
+        strength = self.placed.placement.harmonise
+        if not strength:
+            return cost
+        extra = harmonise_estimate(request, self.harmoniser.estimate_cost, strength)
+        return added_cost(cost, extra)
 
     def generate(self, request: GenerationRequest, on_progress: ProgressCallback | None = None,
                  cancel: CancelToken | None = None) -> GenerationResult:
         result = self.inner.generate(self._checked(request), on_progress, cancel)
         images = tuple(GeneratedImage(composite_product(item.image, self.placed), item.seed)
                        for item in result.images)
-        return dataclasses.replace(result, images=images, composite=True)
+        result = dataclasses.replace(result, images=images, composite=True)
+        strength = self.placed.placement.harmonise
+        if strength:
+            result = harmonised(result, self.placed, self.harmoniser, strength,
+                                on_progress=on_progress, cancel=cancel)
+        return result
 
     def _checked(self, request: GenerationRequest) -> GenerationRequest:
         if request.mask is None or request.init_image is None:

@@ -66,9 +66,11 @@ def test_a_transparent_png_uses_its_alpha_and_a_saved_mask(tiny_sd_path, tmp_pat
     mask_out = tmp_path / "mask.png"
     code, lines, err = _run(capsys, "--model", str(tiny_sd_path), "--product-image", str(path),
                             "--prompt", "on linen", "--shadow", "--position", "bottom",
-                            "--padding", "4", "--save-mask", str(mask_out), "--json", *TINY)
+                            "--padding", "4", "--save-mask", str(mask_out), "--harmonise",
+                            "0.3", "--json", *TINY, "--steps", "4")
     assert code == 0, err
     assert len(lines) == 1
+    assert "harmonising pass at strength 0.3" in lines[0]["cost_basis"]
     with Image.open(mask_out) as saved:
         assert np.array_equal(np.asarray(saved), np.asarray(expected))
     _assert_product_kept(lines[0]["library_path"], path, expected, shadow=True,
@@ -83,6 +85,8 @@ def test_a_transparent_png_uses_its_alpha_and_a_saved_mask(tiny_sd_path, tmp_pat
     (["--product-image", "PHOTO", "--mask", "EMPTY"], "empty"),
     (["--product-image", "PHOTO", "--preset", "square"], "matches several presets"),
     (["--product-image", "PHOTO", "--init-image", "PHOTO"], "not both"),
+    (["--product-image", "PHOTO", "--harmonise", "0.9"], "harmonising strength"),
+    (["--harmonise", "0.3"], "only apply with --product-image"),
 ])
 def test_bad_product_inputs_exit_2_with_a_clear_message(tmp_path, capsys, args,
                                                         message) -> None:
