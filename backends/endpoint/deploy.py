@@ -14,6 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from backends.endpoint.autoscaling import (
+    AsyncScaling,
+    deregister_async_scaling,
+    register_async_scaling,
+)
 from backends.endpoint.images import image_uri, target_for_instance
 from backends.errors import BackendUnavailable, InvalidRequest, TransientError
 from backends.sagemaker.errors import Target, map_error
@@ -22,6 +27,7 @@ from backends.types import SPEEDS
 
 _NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
 _S3 = re.compile(r"s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?")
+_SNS = re.compile(r"arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?")
 EXECUTION_ROLE_PREFIX = "AmazonSageMaker-ExecutionRole-"
 # A compiled SDXL is ~7 GB, and Neuron models take minutes to load onto the cores: the
 # defaults (a few minutes) fail healthy deployments.
@@ -43,6 +49,9 @@ class DeployPlan:
     instance_count: int = 1
     async_output: str = ""
     speed: str = DEFAULT_SPEED
+    sns_success: str = ""
+    sns_error: str = ""
+    scaling: AsyncScaling | None = None
 
     def model_request(self) -> dict[str, Any]:
         return {
@@ -72,8 +81,14 @@ class DeployPlan:
             }],
         }
         if self.async_output:
+            output: dict[str, Any] = {"S3OutputPath": self.async_output,
+                                      "S3FailurePath": async_failure_path(self.async_output)}
+            notifications = {key: arn for key, arn in (("SuccessTopic", self.sns_success),
+                                                       ("ErrorTopic", self.sns_error)) if arn}
+            if notifications:
+                output["NotificationConfig"] = notifications
             request["AsyncInferenceConfig"] = {
-                "OutputConfig": {"S3OutputPath": self.async_output},
+                "OutputConfig": output,
                 "ClientConfig": {"MaxConcurrentInvocationsPerInstance": 1},
             }
         return request
@@ -82,11 +97,34 @@ class DeployPlan:
         return {"EndpointName": self.name, "EndpointConfigName": self.name}
 
 
+def async_failure_path(output: str) -> str:
+    """Where SageMaker writes a failed async request's error: beside the outputs."""
+    return output.rstrip("/") + "-failures"
+
+
 def plan_deployment(name: str, model_data: str, instance_type: str, *, region: str,
                     role: str, image: str = "", instance_count: int = 1,
-                    async_output: str = "", speed: str = DEFAULT_SPEED) -> DeployPlan:
-    """Check every argument before anything is created (and starts costing money)."""
+                    async_output: str = "", speed: str = DEFAULT_SPEED,
+                    sns_success: str = "", sns_error: str = "",
+                    scaling: AsyncScaling | None = None) -> DeployPlan:
+    """Check every argument before anything is created (and starts costing money).
+
+    An async endpoint with `scaling` starts with max(1, min) instances (SageMaker creates at
+    least one) and scales from there, to zero when `scaling.min_instances` is 0.
+    """
     problems = []
+    for flag, arn in (("--sns-success", sns_success), ("--sns-error", sns_error)):
+        if arn and not _SNS.fullmatch(arn):
+            problems.append(f"{flag} must be an SNS topic ARN like arn:aws:sns:{region or 'REGION'}"
+                            f":123456789012:NAME (got {arn!r}).")
+        if arn and not async_output:
+            problems.append(f"{flag} notifies about asynchronous requests: add --async "
+                            "--s3-output s3://BUCKET/PREFIX.")
+    if scaling is not None and not async_output:
+        problems.append("Autoscaling on the backlog (--min-instances/--max-instances) is for "
+                        "asynchronous endpoints: add --async --s3-output s3://BUCKET/PREFIX.")
+    if scaling is not None:
+        instance_count = max(1, scaling.min_instances)
     if not _NAME.fullmatch(name):
         problems.append(f"The endpoint name {name!r} must be 1–63 letters, digits and hyphens, "
                         "starting and ending with a letter or digit.")
@@ -111,7 +149,8 @@ def plan_deployment(name: str, model_data: str, instance_type: str, *, region: s
     if problems:
         raise InvalidRequest(" ".join(problems))
     return DeployPlan(name, model_data, instance_type, role, image or image_uri(target, region),
-                      target, instance_count, async_output, speed)
+                      target, instance_count, async_output, speed, sns_success, sns_error,
+                      scaling)
 
 
 def find_execution_role(iam: Any) -> str:
@@ -128,8 +167,15 @@ def find_execution_role(iam: Any) -> str:
 
 def deploy(client: Any, plan: DeployPlan, *, region: str = "", wait: bool = True,
            poll_s: float = 15.0, timeout_s: float = 3600.0,
-           on_status: StatusCallback | None = None) -> EndpointStatus:
+           on_status: StatusCallback | None = None, autoscaling: Any = None,
+           cloudwatch: Any = None, on_scaling: Callable[[list[str]], None] | None = None
+           ) -> EndpointStatus:
+    """Create the model, config and endpoint; with `plan.scaling`, wait for InService (the
+    variant must exist to be registered) and register the backlog autoscaling."""
     target = Target(plan.name, region)
+    if plan.scaling is not None and (not wait or autoscaling is None or cloudwatch is None):
+        raise InvalidRequest("Autoscaling is registered once the endpoint is InService: deploy "
+                             "without --no-wait.")
     steps = (("create the model for", client.create_model, plan.model_request()),
              ("create the endpoint config for", client.create_endpoint_config,
               plan.config_request()),
@@ -147,8 +193,16 @@ def deploy(client: Any, plan: DeployPlan, *, region: str = "", wait: bool = True
             raise error from exc
     if not wait:
         return endpoint_status(client, plan.name, region=region)
-    return wait_for_endpoint(client, plan.name, region=region, poll_s=poll_s,
-                             timeout_s=timeout_s, on_status=on_status)
+    status = wait_for_endpoint(client, plan.name, region=region, poll_s=poll_s,
+                               timeout_s=timeout_s, on_status=on_status)
+    if plan.scaling is not None:
+        try:
+            created = register_async_scaling(autoscaling, cloudwatch, plan.name, plan.scaling)
+        except Exception as exc:
+            raise map_error(exc, target, action="register autoscaling for") from exc
+        if on_scaling is not None:
+            on_scaling(created)
+    return status
 
 
 def endpoint_status(client: Any, name: str, *, region: str = "") -> EndpointStatus:
@@ -184,10 +238,17 @@ def wait_for_endpoint(client: Any, name: str, *, region: str = "", poll_s: float
 
 
 def delete_endpoint(client: Any, name: str, *, region: str = "",
-                    keep_model: bool = False) -> list[str]:
-    """Delete the endpoint (billing stops), then its config and model. What was deleted."""
+                    keep_model: bool = False, autoscaling: Any = None,
+                    cloudwatch: Any = None) -> list[str]:
+    """Delete the endpoint's autoscaling (when the clients are given), the endpoint (billing
+    stops), then its config and model. What was deleted."""
     target = Target(name, region)
     deleted = []
+    if autoscaling is not None and cloudwatch is not None:
+        try:
+            deleted += deregister_async_scaling(autoscaling, cloudwatch, name)
+        except Exception as exc:
+            raise map_error(exc, target, action="remove the autoscaling of") from exc
     steps = [("endpoint", client.delete_endpoint, {"EndpointName": name}),
              ("endpoint config", client.delete_endpoint_config, {"EndpointConfigName": name})]
     if not keep_model:

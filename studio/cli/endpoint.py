@@ -51,7 +51,22 @@ def add_endpoint_commands(subparsers: Any) -> None:
                                        "AmazonSageMaker-ExecutionRole-*)")
     deploy.add_argument("--image-uri", help="container image (default: the Hugging Face "
                                             "inference container for the instance and region)")
-    deploy.add_argument("--async-output", help="s3:// folder: make an asynchronous endpoint")
+    deploy.add_argument("--async", dest="asynchronous", action="store_true",
+                        help="an asynchronous endpoint (requests and results in S3, up to 1 GB "
+                             "and 1 hour each) that scales with its backlog, to zero when idle")
+    deploy.add_argument("--s3-output", "--async-output", dest="async_output",
+                        metavar="S3_URL", help="with --async: s3:// folder for the results "
+                                               "(failures go to the same path + '-failures')")
+    deploy.add_argument("--sns-success", default="", metavar="ARN",
+                        help="with --async: SNS topic told of each finished request")
+    deploy.add_argument("--sns-error", default="", metavar="ARN",
+                        help="with --async: SNS topic told of each failed request")
+    deploy.add_argument("--min-instances", type=int, default=0,
+                        help="with --async: fewest instances (default 0: nothing bills idle)")
+    deploy.add_argument("--max-instances", type=int,
+                        help="with --async: most instances (default: --instance-count)")
+    deploy.add_argument("--backlog-target", type=float, default=5.0,
+                        help="with --async: queued requests per instance before scaling out")
     deploy.add_argument("--speed", choices=list(SPEEDS), default="fast",
                         help="speed profile the endpoint loads its model with (STUDIO_SPEED); "
                              "every request is served with it")
@@ -163,17 +178,28 @@ def run_deploy(args: argparse.Namespace) -> int:
             raise
         except Exception as exc:
             raise map_error(exc, Target(args.name, region), action="find a role for") from exc
+    scaling = _async_scaling(args)
     plan = plan_deployment(args.name, args.model_data, args.instance_type, region=region,
                            role=role, image=args.image_uri or "",
                            instance_count=args.instance_count,
-                           async_output=args.async_output or "", speed=args.speed)
+                           async_output=args.async_output or "", speed=args.speed,
+                           sns_success=args.sns_success, sns_error=args.sns_error,
+                           scaling=scaling)
     print(f"Deploying {plan.name} in {region}: {plan.instance_count} × {plan.instance_type} "
           f"({plan.target})\n  image {plan.image}\n  model {plan.model_data}\n  role  {role}"
           f"\n  speed {plan.speed}",
           file=sys.stderr)
     print(f"  {_cost_line(plan.instance_type, plan.instance_count, region)}", file=sys.stderr)
+    if plan.async_output:
+        print(f"  async: results in {plan.async_output}" + (
+            f", scaling {scaling.min_instances}–{scaling.max_instances} instances on the "
+            "backlog" if scaling else ""), file=sys.stderr)
     status = deploy(client, plan, region=region, wait=not args.no_wait,
-                    poll_s=args.poll_seconds, on_status=_progress_printer())
+                    poll_s=args.poll_seconds, on_status=_progress_printer(),
+                    autoscaling=session.client("application-autoscaling", region_name=region),
+                    cloudwatch=session.client("cloudwatch", region_name=region),
+                    on_scaling=lambda made: print(f"  registered {'; '.join(made)}",
+                                                  file=sys.stderr))
     if not status.in_service:
         print(f"Endpoint {plan.name} is {status.status}. Follow it with `studio endpoint status "
               f"{plan.name}`.")
@@ -185,12 +211,30 @@ def run_deploy(args: argparse.Namespace) -> int:
     return 0
 
 
+def _async_scaling(args: argparse.Namespace) -> Any:
+    """The backlog autoscaling --async asks for (None without --async)."""
+    from backends.endpoint.autoscaling import AsyncScaling
+
+    if not args.asynchronous:
+        if args.async_output and args.max_instances is None and not args.min_instances:
+            return None  # --async-output alone: an async endpoint at a fixed size, as before
+        if args.max_instances is not None or args.min_instances:
+            raise InvalidRequest("--min-instances and --max-instances go with --async.")
+        return None
+    if not args.async_output:
+        raise InvalidRequest("--async needs --s3-output s3://BUCKET/PREFIX for the results.")
+    return AsyncScaling(min_instances=args.min_instances,
+                        max_instances=args.max_instances or args.instance_count,
+                        backlog_per_instance=args.backlog_target)
+
+
 def run_status(args: argparse.Namespace) -> int:
     from backends.endpoint.deploy import endpoint_status
 
-    client, _, region = _sagemaker_client(args)
+    client, session, region = _sagemaker_client(args)
     status = endpoint_status(client, args.name, region=region)
     hourly = _hourly(status.instance_type, status.instance_count, region)
+    scaling, backlog = _async_state(session, status, region)
     if args.json:
         print(json.dumps({
             "name": status.name, "status": status.status, "region": region,
@@ -198,10 +242,18 @@ def run_status(args: argparse.Namespace) -> int:
             "failure_reason": status.failure_reason or None,
             "created": status.created.isoformat() if status.created else None,
             "usd_per_hour": hourly, "async_output": status.async_output or None,
+            "scaling": {"min": scaling[0], "max": scaling[1]} if scaling else None,
+            "backlog": backlog,
         }))
         return 0
     created = f", created {status.created:%Y-%m-%d %H:%M}" if status.created else ""
     print(f"Endpoint {status.name}: {status.status} on {status.fleet} in {region}{created}.")
+    if status.async_output:
+        queued = ("no backlog reported in the last 10 minutes" if backlog is None
+                  else f"backlog {backlog:g} request(s)")
+        scales = (f"scales {scaling[0]}–{scaling[1]} instances on its backlog" if scaling
+                  else "fixed size (no autoscaling registered)")
+        print(f"  Asynchronous: results in {status.async_output}; {queued}; {scales}.")
     if status.failure_reason:
         print(f"  Failure: {status.failure_reason}")
     if status.status not in ("Failed", "Deleting"):
@@ -214,7 +266,7 @@ def run_delete(args: argparse.Namespace) -> int:
     from backends.endpoint.deploy import delete_endpoint, endpoint_status
     from backends.sagemaker.errors import EndpointNotFound
 
-    client, _, region = _sagemaker_client(args)
+    client, session, region = _sagemaker_client(args)
     try:
         status = endpoint_status(client, args.name, region=region)
     except EndpointNotFound:
@@ -234,13 +286,31 @@ def run_delete(args: argparse.Namespace) -> int:
             print(f"Not deleted: endpoint {args.name} is left running. {running}".rstrip(),
                   file=sys.stderr)
             return 0
-    deleted = delete_endpoint(client, args.name, region=region, keep_model=args.keep_model)
+    deleted = delete_endpoint(client, args.name, region=region, keep_model=args.keep_model,
+                              autoscaling=session.client("application-autoscaling",
+                                                         region_name=region),
+                              cloudwatch=session.client("cloudwatch", region_name=region))
     if not deleted:
         print(f"Nothing named {args.name} was found in {region}; nothing is billed for it.")
     else:
         print(f"Deleted the {', '.join(deleted)} {args.name} in {region}. Billing for the "
               "endpoint has stopped; model.tar.gz stays in S3.")
     return 0
+
+
+def _async_state(session: Any, status: Any, region: str) -> tuple[Any, float | None]:
+    """An async endpoint's registered scaling range and latest backlog ((None, None) else)."""
+    if not status.async_output:
+        return None, None
+    from backends.endpoint.autoscaling import async_backlog, scaling_range
+    from backends.sagemaker.errors import Target, map_error
+
+    try:
+        return (scaling_range(session.client("application-autoscaling", region_name=region),
+                              status.name),
+                async_backlog(session.client("cloudwatch", region_name=region), status.name))
+    except Exception as exc:
+        raise map_error(exc, Target(status.name, region), action="read the scaling of") from exc
 
 
 def _sagemaker_client(args: argparse.Namespace) -> tuple[Any, Any, str]:

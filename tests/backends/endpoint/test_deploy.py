@@ -156,7 +156,8 @@ def test_async_output_makes_an_asynchronous_endpoint() -> None:
     plan = plan_deployment("a", MODEL_DATA, "ml.g6.xlarge", region="eu-west-1", role=ROLE,
                            async_output="s3://studio-models/out/")
     assert plan.config_request()["AsyncInferenceConfig"] == {
-        "OutputConfig": {"S3OutputPath": "s3://studio-models/out/"},
+        "OutputConfig": {"S3OutputPath": "s3://studio-models/out/",
+                         "S3FailurePath": "s3://studio-models/out-failures"},
         "ClientConfig": {"MaxConcurrentInvocationsPerInstance": 1}}
     assert plan.image.startswith("763104351884.dkr.ecr.eu-west-1.amazonaws.com/")
 
