@@ -98,8 +98,9 @@ class DeployPlan:
 
 
 def async_failure_path(output: str) -> str:
-    """Where SageMaker writes a failed async request's error: beside the outputs."""
-    return output.rstrip("/") + "-failures"
+    """Where SageMaker writes a failed async request's error: a failures/ folder under the
+    outputs, so a bucket-only output path keeps its failures in the same bucket."""
+    return output.rstrip("/") + "/failures"
 
 
 def plan_deployment(name: str, model_data: str, instance_type: str, *, region: str,

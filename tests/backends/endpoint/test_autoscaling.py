@@ -82,7 +82,7 @@ def test_the_async_config_has_failures_path_and_notifications() -> None:
                            async_output="s3://out/run/", sns_success=TOPIC, sns_error=TOPIC,
                            scaling=AsyncScaling(0, 3))
     output = plan.config_request()["AsyncInferenceConfig"]["OutputConfig"]
-    assert output == {"S3OutputPath": "s3://out/run/", "S3FailurePath": "s3://out/run-failures",
+    assert output == {"S3OutputPath": "s3://out/run/", "S3FailurePath": "s3://out/run/failures",
                       "NotificationConfig": {"SuccessTopic": TOPIC, "ErrorTopic": TOPIC}}
     # SageMaker creates at least one instance; the policy takes it to zero when idle
     assert plan.config_request()["ProductionVariants"][0]["InitialInstanceCount"] == 1

@@ -157,7 +157,7 @@ def test_async_output_makes_an_asynchronous_endpoint() -> None:
                            async_output="s3://studio-models/out/")
     assert plan.config_request()["AsyncInferenceConfig"] == {
         "OutputConfig": {"S3OutputPath": "s3://studio-models/out/",
-                         "S3FailurePath": "s3://studio-models/out-failures"},
+                         "S3FailurePath": "s3://studio-models/out/failures"},
         "ClientConfig": {"MaxConcurrentInvocationsPerInstance": 1}}
     assert plan.image.startswith("763104351884.dkr.ecr.eu-west-1.amazonaws.com/")
 
