@@ -56,7 +56,7 @@ def add_endpoint_commands(subparsers: Any) -> None:
                              "and 1 hour each) that scales with its backlog, to zero when idle")
     deploy.add_argument("--s3-output", "--async-output", dest="async_output",
                         metavar="S3_URL", help="with --async: s3:// folder for the results "
-                                               "(failures go to the same path + '-failures')")
+                                               "(failures go to its failures/ folder)")
     deploy.add_argument("--sns-success", default="", metavar="ARN",
                         help="with --async: SNS topic told of each finished request")
     deploy.add_argument("--sns-error", default="", metavar="ARN",
