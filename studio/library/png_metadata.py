@@ -21,13 +21,13 @@ from PIL import Image, PngImagePlugin, UnidentifiedImageError
 
 from backends.errors import InvalidRequest
 from backends.types import (
-    SCHEDULERS,
     Cost,
     GeneratedImage,
     GenerationRequest,
     GenerationResult,
     LoraRef,
 )
+from studio.library.sampler_names import scheduler_for
 from studio.library.xmp import PNG_XMP_KEY, Disclosure
 
 PARAMETERS_KEY = "parameters"
@@ -45,7 +45,6 @@ _MIN_SETTINGS_PAIRS = 3
 
 _Number = TypeVar("_Number", int, float)
 
-_SAMPLER_TO_SCHEDULER = {label: name for name, label in SCHEDULERS.items()}
 _PNG_MODES = {"1", "L", "LA", "I", "I;16", "P", "RGB", "RGBA"}
 
 
@@ -148,6 +147,11 @@ def _number(params: dict[str, str], key: str, kind: type[_Number],
 
 def request_from_parameters(text: str) -> GenerationRequest:
     """A request that repeats the image described by A1111 infotext (minus any init image)."""
+    return GenerationRequest(**fields_from_parameters(text))
+
+
+def fields_from_parameters(text: str) -> dict[str, Any]:
+    """The GenerationRequest fields A1111 infotext gives, not yet checked together."""
     params = parse_a1111_parameters(text)
     prompt, loras = split_lora_tags(params["prompt"])
     fields: dict[str, Any] = {
@@ -156,7 +160,7 @@ def request_from_parameters(text: str) -> GenerationRequest:
         "model": params.get("Model", ""),
         "steps": _number(params, "Steps", int, None),
         "guidance": _number(params, "CFG scale", float, None),
-        "scheduler": _SAMPLER_TO_SCHEDULER.get(params.get("Sampler", "")),
+        "scheduler": scheduler_for(params.get("Sampler", ""), params.get("Schedule type", "")),
         "loras": loras,
     }
     if "Seed" in params:
@@ -170,7 +174,7 @@ def request_from_parameters(text: str) -> GenerationRequest:
                 f"The image's settings say Size: {params['Size']!r}; expected WIDTHxHEIGHT."
             )
         fields["width"], fields["height"] = int(match[1]), int(match[2])
-    return GenerationRequest(**fields)
+    return fields
 
 
 # --- Studio JSON --------------------------------------------------------------------------
@@ -273,7 +277,8 @@ def read_png_metadata(source: str | Path | bytes) -> PngMetadata | None:
     return PngMetadata(parameters=text.get(PARAMETERS_KEY), studio=studio)
 
 
-def _request_from_studio(studio: dict[str, Any]) -> GenerationRequest:
+def request_from_studio_json(studio: dict[str, Any]) -> GenerationRequest:
+    """The request inside a `studio` chunk (without the image an edit started from)."""
     data = studio.get("request")
     if not isinstance(data, dict):
         raise InvalidRequest("its Studio metadata has no request")
@@ -302,7 +307,7 @@ def request_from_png(source: str | Path | bytes) -> GenerationRequest:
     studio_error: InvalidRequest | None = None
     if metadata.studio is not None:
         try:
-            return _request_from_studio(metadata.studio)
+            return request_from_studio_json(metadata.studio)
         except InvalidRequest as exc:
             studio_error = exc
     if metadata.parameters is not None:

@@ -245,3 +245,20 @@ def test_a1111_lora_tags_come_back_as_loras_and_leave_the_prompt() -> None:
     assert [(lora.source, lora.weight) for lora in request.loras] == [
         ("studio-light", 0.65), ("grain", -1.0)]
     assert request.guidance is None  # not in the text: the model's own default
+
+
+@pytest.mark.parametrize(("sampler", "schedule", "scheduler"), [
+    ("DPM++ 2M", "Karras", "dpm++_2m_karras"),  # A1111 1.9+: the schedule on its own
+    ("DPM++ 2M Karras", "", "dpm++_2m_karras"),  # older A1111: in the sampler's name
+    ("Euler a", "Automatic", "euler_a"),
+    ("DPM++ 2M", "Exponential", None),  # Studio has no exponential schedule
+    ("LMS", "", None),
+])
+def test_a1111_sampler_and_schedule_type_map_to_studio_schedulers(
+        sampler: str, schedule: str, scheduler: str | None) -> None:
+    from studio.library.png_metadata import request_from_parameters
+
+    schedule_part = f"Schedule type: {schedule}, " if schedule else ""
+    request = request_from_parameters(
+        f"a mug\nSteps: 4, Sampler: {sampler}, {schedule_part}CFG scale: 3, Seed: 1")
+    assert request.scheduler == scheduler

@@ -8,6 +8,7 @@ from typing import Any
 
 from PySide6.QtCore import (
     QAbstractListModel,
+    QMimeData,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -18,6 +19,7 @@ from PySide6.QtCore import (
 from studio.formatting import short_prompt
 from studio.library import ImageRecord, Library
 from studio.ui.gallery.thumbnails import ThumbnailCache
+from studio.ui.gallery.transfer import image_mime_data
 
 RecordRole = Qt.ItemDataRole.UserRole + 1
 MissingRole = Qt.ItemDataRole.UserRole + 2  # True when the image file cannot be read
@@ -75,6 +77,22 @@ class GalleryModel(QAbstractListModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             return record.prompt
         return None
+
+    # Tiles drag out as files (to a file manager, a browser) and as pixels; never moved.
+    def flags(self, index: _Index) -> Qt.ItemFlag:
+        flags = super().flags(index)
+        return flags | Qt.ItemFlag.ItemIsDragEnabled if index.isValid() else flags
+
+    def mimeTypes(self) -> list[str]:  # noqa: N802 - Qt override
+        return ["text/uri-list", "application/x-qt-image"]
+
+    def mimeData(self, indexes: Iterable[QModelIndex]) -> QMimeData | None:  # noqa: N802
+        rows = sorted({index.row() for index in indexes if index.isValid()})
+        return image_mime_data([self._records[row] for row in rows
+                                if 0 <= row < len(self._records)])
+
+    def supportedDragActions(self) -> Qt.DropAction:  # noqa: N802 - Qt override
+        return Qt.DropAction.CopyAction
 
     def canFetchMore(self, parent: _Index = QModelIndex()) -> bool:  # noqa: B008
         return not parent.isValid() and not self._exhausted

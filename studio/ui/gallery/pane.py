@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from PySide6.QtCore import QItemSelection, QModelIndex, QSignalBlocker, QSize, Signal
+from PySide6.QtCore import QItemSelection, QModelIndex, QSignalBlocker, QSize, Qt, Signal
+from PySide6.QtGui import QDrag, QKeyEvent, QKeySequence, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -28,6 +29,7 @@ from studio.ui.gallery.delegate import TILE_SIZE, GalleryDelegate, cost_badge, l
 from studio.ui.gallery.filters import HistoryFilterBar
 from studio.ui.gallery.model import PAGE_SIZE, GalleryModel, MissingRole, RecordRole
 from studio.ui.gallery.thumbnails import ThumbnailCache
+from studio.ui.gallery.transfer import copy_images
 
 __all__ = [
     "PAGE_SIZE", "TILE_SIZE", "GalleryDelegate", "GalleryModel", "GalleryPane", "GalleryView",
@@ -36,10 +38,12 @@ __all__ = [
 
 
 class GalleryView(QListView):
-    """A grid of tiles. Selection keeps the order tiles were picked in (compare uses it)."""
+    """A grid of tiles. Selection keeps the order tiles were picked in (compare uses it).
+    Tiles drag out to file managers and browsers; Ctrl+C copies the selected images."""
 
     selection_changed = Signal(list)  # list[ImageRecord], in the order they were selected
     activated_record = Signal(object)  # ImageRecord, on double-click or Enter
+    copied = Signal(int)  # how many images Ctrl+C put on the clipboard
 
     def __init__(self, parent: QWidget | None = None, *, tile_size: int = TILE_SIZE) -> None:
         super().__init__(parent)
@@ -57,7 +61,9 @@ class GalleryView(QListView):
         self.setGridSize(QSize(tile_size, tile_size))
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.setDragEnabled(False)
+        self.setDragEnabled(True)
+        self.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
+        self.setDefaultDropAction(Qt.DropAction.CopyAction)
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.verticalScrollBar().setSingleStep(tile_size // 4)
         self.setMouseTracking(True)  # hover outline
@@ -97,6 +103,36 @@ class GalleryView(QListView):
                 flags |= selection.SelectionFlag.Current
                 first = False
             selection.setCurrentIndex(model.index(row), flags)
+
+    def copy_selected(self) -> int:
+        """Put the selected images on the clipboard; how many went."""
+        records = [record for record in self.selected_records() if record.path.is_file()]
+        count = len(records) if copy_images(records) else 0
+        self.copied.emit(count)
+        return count
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
+        if event.matches(QKeySequence.StandardKey.Copy):
+            self.copy_selected()
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    def startDrag(self, supported: Qt.DropAction) -> None:  # noqa: N802 - Qt override
+        indexes = self.selectedIndexes()
+        mime = self.model().mimeData(indexes) if indexes else None
+        if mime is None:
+            return
+        drag = QDrag(self)
+        drag.setMimeData(mime)
+        icon = indexes[0].data(Qt.ItemDataRole.DecorationRole)
+        if isinstance(icon, QPixmap) and not icon.isNull():
+            drag.setPixmap(icon.scaled(96, 96, Qt.AspectRatioMode.KeepAspectRatio))
+        self.run_drag(drag)
+
+    def run_drag(self, drag: QDrag) -> Qt.DropAction:
+        """Hand the drag to the system (a copy: the library keeps its file)."""
+        return drag.exec(Qt.DropAction.CopyAction, Qt.DropAction.CopyAction)
 
     def _on_selection(self, selected: QItemSelection, deselected: QItemSelection) -> None:
         gone = {record.id for record in _records(deselected.indexes())}

@@ -1,4 +1,4 @@
-"""PNGs the OS asks Studio to open: macOS sends a QFileOpenEvent (Finder double-click,
+"""Images the OS asks Studio to open: macOS sends a QFileOpenEvent (Finder double-click,
 "Open With", a drop on the Dock icon) instead of putting the path on the command line."""
 
 from __future__ import annotations
@@ -8,6 +8,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject
 from PySide6.QtGui import QFileOpenEvent
+
+from studio.library.foreign_png import IMAGE_SUFFIXES
 
 
 class FileOpenFilter(QObject):
@@ -25,7 +27,7 @@ class FileOpenFilter(QObject):
             handler(path)
 
     def open(self, path: Path) -> None:
-        if path.suffix.lower() != ".png":
+        if path.suffix.lower() not in IMAGE_SUFFIXES:
             return
         if self._handler is None:
             self.pending.append(path)

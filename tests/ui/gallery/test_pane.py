@@ -79,9 +79,9 @@ def test_latency_badge(seconds: float, text: str) -> None:
 
 
 @pytest.mark.parametrize(("usd", "estimated", "text"), [
-    (0.0, False, "$0"), (0.00002, False, "<$0.0001"), (0.0031, False, "$0.0031"),
+    (0.0, False, "$0.00"), (0.00002, False, "<$0.0001"), (0.0031, False, "$0.0031"),
     (0.0031, True, "~$0.0031"), (0.04, False, "$0.04"), (0.1, False, "$0.10"),
-    (0.12345, False, "$0.1235"), (1.5, False, "$1.50"), (1234.5, True, "~$1,234.50"),
+    (0.12345, False, "$0.12"), (1.5, False, "$1.50"), (1234.5, True, "~$1,234.50"),
 ])
 def test_cost_badge(usd: float, estimated: bool, text: str) -> None:
     assert cost_badge(_record(usd=usd, estimated=estimated)) == text
