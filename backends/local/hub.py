@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from pathlib import Path
@@ -168,7 +169,8 @@ def _progress_bar(on_progress: ProgressCallback | None, cancel: CancelToken):
 
     class HubProgress(tqdm):  # type: ignore[misc, valid-type]
         def __init__(self, *args, **kwargs):
-            kwargs["disable"] = False
+            kwargs["disable"] = False  # a disabled bar stops counting, and Progress needs it
+            kwargs["file"] = io.StringIO()  # Studio shows the progress; tqdm's own stays quiet
             kwargs.pop("name", None)
             super().__init__(*args, **kwargs)
 

@@ -28,7 +28,7 @@ def build_menus(window: Any) -> WindowActions:
 
     bar = window.menuBar()
     file_menu = bar.addMenu("&File")
-    add(file_menu, "&Open PNG parameters…", window._ask_png_to_restore,
+    add(file_menu, "&Open image parameters…", window._ask_png_to_restore,
         QKeySequence.StandardKey.Open)
     add(file_menu, "Use an &image file as init image…", window._ask_init_image)
     add(file_menu, "&Product photo: new scenes…", window.open_product_dialog,
