@@ -113,4 +113,19 @@ class RuntimeClient:
                 self._client = session.client("bedrock-runtime",
                                               endpoint_url=s.endpoint_url or None,
                                               config=config)
+                self._client.meta.events.register_first("needs-retry.bedrock-runtime",
+                                                        no_retry_once_sent)
             return self._client
+
+
+def no_retry_once_sent(caught_exception: BaseException | None = None, **_: Any) -> bool | None:
+    """Veto botocore's own retry when the request reached Bedrock and the answer was lost (a
+    read timeout, a connection closed mid-answer): the image may have been made and billed,
+    and a silent retry would pay for it again. The error reaches the loop as a possibly-billed
+    TransientError instead, counted and retried only when the user allows it. Throttling and
+    connect failures (nothing was sent) still get botocore's back-off."""
+    from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
+
+    if isinstance(caught_exception, ReadTimeoutError | ConnectionClosedError):
+        return False  # not None: stops the standard handler from answering with a delay
+    return None

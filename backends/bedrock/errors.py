@@ -85,13 +85,17 @@ def map_aws_error(exc: Exception, target: Target) -> BackendError:
     if isinstance(exc, NoRegionError):
         return BackendUnavailable("Choose an AWS region for Bedrock in Settings "
                                   "(for example us-east-1).")
-    if isinstance(exc, EndpointConnectionError | ConnectTimeoutError | ConnectionClosedError):
+    if isinstance(exc, EndpointConnectionError | ConnectTimeoutError):
         return TransientError(f"Could not reach {target.where} ({exc}). Check the network, "
                               "VPN or proxy, and the endpoint URL in Settings.")
+    if isinstance(exc, ConnectionClosedError):  # the request may have been sent and billed
+        return TransientError(f"The connection to {target.where} was reset before the answer "
+                              "came; the image may have been made (and billed).",
+                              maybe_billed=True)
     if isinstance(exc, ReadTimeoutError):
         return TransientError(f"{target.model_label} on {target.where} did not answer in time; "
                               "it may still have finished (and been billed). Try again, or "
-                              "with fewer or smaller images.")
+                              "with fewer or smaller images.", maybe_billed=True)
     if isinstance(exc, BotoCoreError):
         return BackendUnavailable(f"Calling {target.where} failed: {exc}")
     raise TypeError(f"not an AWS error: {exc!r}")

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from backends.errors import BackendError, InvalidRequest
+from backends.errors import BackendError, InvalidRequest, TransientError
 from backends.families import GENERIC_GUIDANCE, GENERIC_STEPS
 from backends.sagemaker import payloads
 from backends.sagemaker.cost import Throughput, endpoint_cost
@@ -144,7 +144,12 @@ class SageMakerBackend:
                 on_progress(Progress("denoise", done, len(calls),
                                      f"Waiting for {self.endpoint_name} "
                                      f"(request {done + 1} of {len(calls)})"))
-            raw, round_trip_s = self._invoke_request(request, seeds)
+            try:
+                raw, round_trip_s = self._invoke_request(request, seeds)
+            except TransientError as exc:
+                # The calls before this one were done and billed: a retry pays for them again.
+                exc.maybe_billed = exc.maybe_billed or done > 0
+                raise
             decoding = time.perf_counter()
             decoded = payloads.decode(raw, self.payload_format, seeds)
             split.add(round_trip_s, time.perf_counter() - decoding, decoded.server)

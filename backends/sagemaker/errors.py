@@ -1,7 +1,8 @@
 """What can go wrong talking to a SageMaker endpoint, in words a designer can act on.
 
 Each class sits under one of the shared error kinds (InvalidRequest, BackendUnavailable,
-TransientError), so callers that only know those still react correctly.
+GenerationFailed, TransientError), so callers that only know those still react correctly. A
+TransientError says whether the lost attempt may have been billed (`maybe_billed`).
 """
 
 from __future__ import annotations
@@ -15,12 +16,20 @@ from botocore.exceptions import (
     ConnectionClosedError,
     ConnectTimeoutError,
     EndpointConnectionError,
+    IncompleteReadError,
     NoRegionError,
     ReadTimeoutError,
+    ResponseStreamingError,
 )
 
 from backends.aws_credentials import CredentialsProblem, credentials_problem, login_hint
-from backends.errors import BackendError, BackendUnavailable, InvalidRequest, TransientError
+from backends.errors import (
+    BackendError,
+    BackendUnavailable,
+    GenerationFailed,
+    InvalidRequest,
+    TransientError,
+)
 
 
 class EndpointNotFound(BackendUnavailable):
@@ -33,12 +42,14 @@ class EndpointNotInService(BackendUnavailable):
         self.status = status
 
 
-class EndpointUnreachable(BackendUnavailable):
-    pass
+class EndpointUnreachable(BackendUnavailable, TransientError):
+    """No connection could be made, so nothing was sent or billed: a retry is safe, and if the
+    endpoint stays unreachable the backend is unavailable (a batch stops, resumable)."""
 
 
-class EndpointModelError(BackendUnavailable):
-    """The model container failed on a valid request (out of memory, a crash, a bad model)."""
+class EndpointModelError(GenerationFailed):
+    """The model container failed on a valid request (out of memory, a crash, a bad model).
+    That request fails; the next one may not, so a batch goes on."""
 
 
 class EndpointThrottled(TransientError):
@@ -90,17 +101,24 @@ def map_error(exc: Exception, target: Target, *, action: str = "call") -> Backen
                                   "Settings → SageMaker or pass --region.")
     if isinstance(exc, ReadTimeoutError):
         return EndpointTimeout(
-            f"Endpoint {name} did not answer within {target.read_timeout_s:g} s. SageMaker "
-            "stops a request after 60 s: use fewer steps, a smaller size or fewer images. "
-            "The endpoint may have finished (and billed) the work anyway.")
+            f"Read timeout after the request was sent: endpoint {name} did not answer within "
+            f"{target.read_timeout_s:g} s. The endpoint may have finished (and billed) the "
+            "work anyway. SageMaker stops a request after 60 s: use fewer steps, a smaller "
+            "size or fewer images.", maybe_billed=True)
     if isinstance(exc, EndpointConnectionError | ConnectTimeoutError):
         hint = ("If it is `studio endpoint serve`, check that it is running."
                 if target.endpoint_url else "Check your network connection or VPN.")
         return EndpointUnreachable(f"Could not connect to SageMaker {target.where} for "
                                    f"endpoint {name}. {hint}")
     if isinstance(exc, ConnectionClosedError):
-        return TransientError(f"The connection to endpoint {name} closed before its answer "
-                              "arrived. Try again.")
+        # botocore cannot say whether the body had been sent, so it may have been.
+        return TransientError(f"The connection to endpoint {name} was reset after the request "
+                              "was sent, before its answer arrived: the endpoint may have "
+                              "made (and billed) the image.", maybe_billed=True)
+    if isinstance(exc, ResponseStreamingError | IncompleteReadError):
+        return TransientError(f"The answer of endpoint {name} was cut off on its way back: the "
+                              "image was made (and billed) but could not be read.",
+                              maybe_billed=True)
     if isinstance(exc, ClientError):
         return _map_client_error(exc, target, action)
     if isinstance(exc, BotoCoreError):
@@ -150,9 +168,11 @@ def _map_model_error(exc: ClientError, target: Target) -> BackendError:
         return InvalidRequest("The endpoint refused the request: "
                               + inner.split(marker, 1)[1].strip())
     if "timed out" in inner.lower():
+        # The container worked for 60 s on it, and that endpoint time is paid.
         return EndpointTimeout(
-            f"Endpoint {target.endpoint_name} took longer than SageMaker's 60 s limit. Use "
-            "fewer steps, a smaller size or fewer images.")
+            f"Endpoint {target.endpoint_name} took longer than SageMaker's 60 s limit; the "
+            "time it worked is billed. Use fewer steps, a smaller size or fewer images.",
+            maybe_billed=True)
     logs = response.get("LogStreamArn") or (
         f"CloudWatch log group /aws/sagemaker/Endpoints/{target.endpoint_name}")
     status = response.get("OriginalStatusCode")

@@ -1,5 +1,10 @@
 """manifest.csv and manifest.json: one row per exported image, how it was made and its cost.
 
+Each image says how many attempts it took and how many were (or may have been) billed: the
+one that delivered, plus any lost one after which the backend may have made it anyway (a read
+timeout, a reset after sending). manifest.json also itemises the items that failed, each with
+its reason and attempts, under "failures" (the job's own summary is under "job").
+
 A spreadsheet runs a cell that starts with `=`, `+`, `-`, `@` (or a tab or carriage return,
 which some read past) as a formula, and SKUs and prompts come from outside. In the CSV such
 a text cell is prefixed with `'`, which spreadsheets show as text; numbers stay numbers. The
@@ -19,7 +24,8 @@ from typing import Any
 from studio.atomic import write_bytes_atomic
 
 FIELDS = ("sku", "variant", "prompt", "negative_prompt", "seed", "model", "backend",
-          "latency_s", "cost_usd", "file", "sha256", "width", "height", "checks")
+          "latency_s", "cost_usd", "file", "sha256", "width", "height", "upscaled_by",
+          "upscale_factor", "checks", "attempts", "billed_attempts")
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
 
 
@@ -42,6 +48,27 @@ class ManifestRow:
     # preset. manifest.json also has each rule's measurement (check_details).
     checks: str = ""
     check_details: tuple[dict[str, Any], ...] = ()
+    attempts: int = 1
+    billed_attempts: int = 1
+    # How the scene reached the preset's size: "none", "lanczos" or "model:<name>", and the
+    # factor it was enlarged by ("" and 0 without a preset).
+    upscaled_by: str = ""
+    upscale_factor: float = 0.0
+
+
+@dataclass(frozen=True)
+class FailureRow:
+    """An item that was not made, and why."""
+
+    sku: str
+    variant: str
+    prompt: str
+    seed: int
+    file: str  # the name it would have had
+    reason: str
+    attempts: int
+    billed_attempts: int  # tries that may have been paid for although nothing came back
+    lost_usd: float  # their estimated cost, counted in the job's spending
 
 
 def neutralise(value: Any) -> Any:
@@ -62,7 +89,11 @@ def manifest_csv(rows: Sequence[ManifestRow]) -> bytes:
 
 
 def manifest_json(rows: Sequence[ManifestRow], job: dict[str, Any]) -> bytes:
-    payload = {"job": job, "images": [asdict(row) for row in rows]}
+    """{"job": the job's summary, "images": one per row, "failures": `job["failures"]`}: the
+    failures travel in `job` so that every writer of the manifest passes them on."""
+    summary = {key: value for key, value in job.items() if key != "failures"}
+    failures = [asdict(f) if isinstance(f, FailureRow) else f for f in job.get("failures", [])]
+    payload = {"job": summary, "images": [asdict(row) for row in rows], "failures": failures}
     return json.dumps(payload, ensure_ascii=False, indent=2).encode("utf-8")
 
 

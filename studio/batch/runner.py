@@ -9,6 +9,18 @@ One item's life (each arrow is a committed row update, see store.py):
 A kill -9 anywhere leaves a state that resume finishes without generating anything twice:
 `generated` items are only exported (from their library PNG); a `running` item whose
 images reached the library (the kill fell between the two commits) is adopted from it.
+
+What stops a job and what fails one item: missing credentials, a missing or unreachable
+endpoint (BackendUnavailable), the budget, or a disk that cannot take the images stop the job,
+resumable, with `Summary.stop_kind` saying which. Anything about one request (a refused
+request, a model error, a temporary failure after its retries) fails that item with its
+reason, and the job goes on. A temporary failure that may have been billed (a read timeout,
+a reset after sending) is retried only with `RunnerConfig.retry_ambiguous`; either way the
+lost attempt counts as a billed attempt of its items, at its estimate, in the job's spending.
+
+While it runs, the job is claimed in the store (pid + heartbeat), so another window or
+process cannot run it at the same time: `run` then returns a "busy" summary and touches
+nothing.
 """
 
 from __future__ import annotations
@@ -17,6 +29,7 @@ import dataclasses
 import json
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -30,9 +43,10 @@ from backends.types import MAX_COUNT, Backend, CancelToken, GenerationRequest
 from studio.backend_kinds import capabilities_of
 from studio.batch.checks import RuleResult, check_image
 from studio.batch.export import Exporter
-from studio.batch.manifest import ManifestRow
+from studio.batch.manifest import FailureRow, ManifestRow
 from studio.batch.presets import OutputPreset
-from studio.batch.store import BatchStore, Item
+from studio.batch.store import HEARTBEAT_S, BatchStore, Item, JobBusy
+from studio.batch.upscale import upscale_fields
 from studio.costs.budget import Budget, BudgetExceeded
 from studio.generation.loop import Admission, GenerationLoop, RetryPolicy, RunHooks
 from studio.library import ImageRecord, LibraryError
@@ -47,11 +61,15 @@ class RunnerConfig:
     retries: int = 3  # extra tries after a TransientError
     backoff_s: float = 1.0  # first wait after a TransientError, doubled each time
     budget: Budget | None = None
+    # Retry a failure that may have been billed (read timeout, reset after sending)? Off: a
+    # retry may pay for the same image twice.
+    retry_ambiguous: bool = False
 
 
 @dataclass(frozen=True)
 class BatchEvent:
-    kind: str  # "progress", "retry", "failed", "stopped"
+    kind: str  # "progress", "retry", "lost" (an attempt that may have been billed), "failed",
+    # "stopped"
     done: int
     failed: int
     total: int
@@ -64,13 +82,16 @@ class BatchEvent:
 @dataclass
 class Summary:
     job_id: int
-    state: str  # finished, failed, stopped (budget or backend), cancelled
+    state: str  # finished, failed, stopped (budget, backend, output), cancelled, busy
     total: int
     done: int
     failed: int
     spent_usd: float
     message: str = ""
     failures: list[tuple[str, str, str]] = field(default_factory=list)  # sku, variant, reason
+    stop_kind: str = ""  # why a stopped job stopped: "budget", "backend" or "output"
+    billed_attempts: int = 0  # over the whole job, the delivered and the possibly-billed lost
+    lost_attempts: int = 0  # those of them that delivered no image
 
 
 class BatchRunner:
@@ -90,6 +111,8 @@ class BatchRunner:
         self._lock = threading.RLock()
         self._in_flight_usd = 0.0
         self._stop_message = ""
+        self._stop_kind = ""
+        self._token = uuid.uuid4().hex
         self._started = time.monotonic()
         self._finished_here = 0
         self._running = threading.Event()
@@ -98,6 +121,36 @@ class BatchRunner:
     # --- the loop -----------------------------------------------------------------------
 
     def run(self) -> Summary:
+        """Run the job to its end; a job another window or process runs is left alone and
+        comes back as a "busy" summary whose message says where it runs."""
+        try:
+            self.store.claim(self.job_id, self._token)
+        except JobBusy as exc:
+            return self._busy(str(exc))
+        beating = threading.Event()
+        heart = threading.Thread(target=self._heartbeat, args=(beating,), daemon=True,
+                                 name=f"batch-{self.job_id}-heartbeat")
+        heart.start()
+        try:
+            return self._run()
+        finally:
+            beating.set()
+            heart.join(timeout=HEARTBEAT_S * 2)
+            self.store.release(self.job_id, self._token)
+
+    def _heartbeat(self, stop: threading.Event) -> None:
+        while not stop.wait(HEARTBEAT_S):
+            if not self.store.heartbeat(self.job_id, self._token):
+                self._stop("Another Studio window or process took this job over (this one "
+                           "looked stalled); stopping here.", "backend")
+                return
+
+    def _busy(self, message: str) -> Summary:
+        info = self.store.job(self.job_id)
+        return Summary(self.job_id, "busy", info.total, info.counts["done"],
+                       info.counts["failed"], info.spent_usd, message)
+
+    def _run(self) -> Summary:
         self.store.set_state(self.job_id, "running")
         self.exporter.sweep_temp()
         self._recover()
@@ -132,7 +185,7 @@ class BatchRunner:
                                                     what=what)
                         self._in_flight_usd += estimate.usd
                 except BudgetExceeded as exc:
-                    self._stop(str(exc))
+                    self._stop(str(exc), "budget")
                     break
                 running.add(pool.submit(self._run_unit, unit, request, admission, backend))
             self._reraise(wait(running).done)
@@ -188,29 +241,36 @@ class BatchRunner:
             self._emit("retry", f"{unit[0].sku} {unit[0].variant}: {exc} — retry "
                                 f"{attempt} of {self.config.retries}")
 
-        policy = RetryPolicy(retries=self.config.retries, backoff_s=self.config.backoff_s)
-        hooks = RunHooks(on_attempt=on_attempt, on_retry=on_retry, cancel=self.cancel)
+        def on_lost_attempt(attempt: int, exc: TransientError, usd: float) -> None:
+            self.store.add_lost_attempt(self.job_id, idxs, usd)
+            self._emit("lost", f"{unit[0].sku} {unit[0].variant}: try {attempt + 1} may have "
+                               f"been billed (counted at ${usd:.4f}): {exc}", tuple(unit))
+
+        policy = RetryPolicy(retries=self.config.retries, backoff_s=self.config.backoff_s,
+                             retry_ambiguous=self.config.retry_ambiguous)
+        hooks = RunHooks(on_attempt=on_attempt, on_retry=on_retry,
+                         on_lost_attempt=on_lost_attempt, cancel=self.cancel)
         settled = False
         try:
             try:
                 generated = self.loop.run(request, backend, admission=admission, hooks=hooks,
                                           retry=policy, library=self.library)
-            except TransientError as exc:
-                self._fail(unit, f"{exc} (after {tries} tries)")
-                return
             except Cancelled:
                 self.store.mark_pending(self.job_id, idxs)
                 return
-            except BackendUnavailable as exc:
+            except BackendUnavailable as exc:  # before TransientError: an unreachable endpoint
                 self.store.mark_pending(self.job_id, idxs)
-                self._stop(str(exc))
+                self._stop(str(exc), "backend")
                 return
-            except BackendError as exc:
+            except TransientError as exc:
+                self._fail(unit, self._transient_reason(exc, tries))
+                return
+            except BackendError as exc:  # refused, or the model failed on this one request
                 self._fail(unit, str(exc))
                 return
             except (OSError, LibraryError) as exc:  # a full disk, a locked database
                 self.store.mark_pending(self.job_id, idxs)
-                self._stop(f"Could not save images in the library: {exc}")
+                self._stop(f"Could not save images in the library: {exc}", "output")
                 return
             with self._lock:  # spent and in-flight change together for the budget check
                 self._generated(unit, generated.records)
@@ -223,6 +283,14 @@ class BatchRunner:
             if not settled:
                 with self._lock:
                     self._in_flight_usd -= admission.estimate.usd
+
+    def _transient_reason(self, exc: TransientError, tries: int) -> str:
+        if exc.maybe_billed and not self.config.retry_ambiguous:
+            return (f"{exc} Not retried: a retry may pay for the image twice (studio batch "
+                    "--retry-ambiguous retries these). Counted as a billed attempt.")
+        counted = " The lost tries that may have been billed are counted." \
+            if exc.maybe_billed else ""
+        return f"{exc} (after {tries} {'try' if tries == 1 else 'tries'}){counted}"
 
     # --- states -------------------------------------------------------------------------
 
@@ -274,6 +342,8 @@ class BatchRunner:
             size = (self.preset.width, self.preset.height)
             placed = self._placed_for_export(item, size)
             extra = []
+            # The scene at the preset's size: a fetched upscaler's or Lanczos's, recorded.
+            image, upscaled = self.preset.fit_scene(image)
             if placed is None:
                 data = self.preset.encode(image, self._disclosure(record))
             else:
@@ -281,11 +351,12 @@ class BatchRunner:
                 data = self.preset.encode(final, self._disclosure(record), final=True)
                 extra.append(product_pixels_check(data, final, placed, self.preset.format))
             results = [*check_image(data, self.preset), *extra]
-            checks = json.dumps([dataclasses.asdict(r) for r in results], ensure_ascii=False)
+            checks = json.dumps([*(dataclasses.asdict(r) for r in results), upscaled.to_check()],
+                                ensure_ascii=False)
         try:
             sha = self.exporter.write(item.file, data)
         except OSError as exc:  # it stays `generated`: a resume exports it
-            self._stop(f"Could not write {item.file}: {exc.strerror or exc}")
+            self._stop(f"Could not write {item.file}: {exc.strerror or exc}", "output")
             return
         self.store.mark_done(self.job_id, item.idx, sha, *size, checks=checks)
         with self._lock:
@@ -310,9 +381,9 @@ class BatchRunner:
         self.store.mark_failed(self.job_id, [i.idx for i in unit], reason)
         self._emit("failed", f"{unit[0].sku} {unit[0].variant}: {reason}", tuple(unit))
 
-    def _stop(self, message: str) -> None:
+    def _stop(self, message: str, kind: str) -> None:
         if not self._stop_message:
-            self._stop_message = message
+            self._stop_message, self._stop_kind = message, kind
             self._emit("stopped", message)
 
     def _recover(self) -> None:
@@ -353,18 +424,24 @@ class BatchRunner:
         done_items = self.store.items(self.job_id, "done")
         rows = [ManifestRow(i.sku, i.variant, i.prompt, i.negative_prompt, i.seed, i.model,
                             i.backend, round(i.latency_s, 4), i.cost_usd, i.file, i.sha256,
-                            i.width, i.height, *check_summary(i.checks)) for i in done_items]
-        failures = [(i.sku, i.variant, i.error) for i in self.store.items(self.job_id, "failed")]
-        job_meta: dict[str, Any] = {"id": self.job_id, "catalog": info.catalog,
-                                    "preset": info.spec.get("preset"),
-                                    "images": len(rows), "failed": len(failures),
-                                    "spent_usd": info.spent_usd}
+                            i.width, i.height, *check_summary(i.checks),
+                            attempts=max(1, i.attempts), billed_attempts=i.billed_attempts,
+                            **upscale_fields(i.checks))
+                for i in done_items]
+        failed_items = self.store.items(self.job_id, "failed")
+        failures = [(i.sku, i.variant, i.error) for i in failed_items]
+        attempts, billed, lost, lost_usd = self.store.attempt_totals(self.job_id)
+        job_meta: dict[str, Any] = {
+            "id": self.job_id, "catalog": info.catalog, "preset": info.spec.get("preset"),
+            "images": len(rows), "failed": len(failures), "spent_usd": info.spent_usd,
+            "attempts": attempts, "billed_attempts": billed, "lost_attempts": lost,
+            "lost_usd": round(lost_usd, 6),
+            "failures": [failure_row(i) for i in failed_items]}
         try:
             if rows or not self.exporter.zip:
                 self.exporter.finish(rows, job_meta)
         except OSError as exc:
-            self._stop_message = self._stop_message or \
-                f"Could not write the manifests: {exc.strerror or exc}"
+            self._stop(f"Could not write the manifests: {exc.strerror or exc}", "output")
         if self.cancel.cancelled:
             state = "cancelled"
         elif self._stop_message:
@@ -375,7 +452,13 @@ class BatchRunner:
             state = "finished" if info.counts["done"] == info.total else "stopped"
         self.store.set_state(self.job_id, state)
         return Summary(self.job_id, state, info.total, info.counts["done"], len(failures),
-                       info.spent_usd, self._stop_message, failures)
+                       info.spent_usd, self._stop_message, failures, self._stop_kind,
+                       billed, lost)
+
+
+def failure_row(item: Item) -> FailureRow:
+    return FailureRow(item.sku, item.variant, item.prompt, item.seed, item.file, item.error,
+                      item.attempts, item.billed_attempts, round(item.lost_usd, 6))
 
 
 def check_summary(checks: str) -> tuple[str, tuple[dict[str, Any], ...]]:

@@ -13,13 +13,25 @@ those states. WAL with synchronous=NORMAL survives a killed process; a power cut
 last few commits, which only moves items back a state: a `running` item whose image reached
 the library is adopted from it on resume, a `generated` one is exported again to the same
 name.
+
+Each item counts its `attempts` and its `billed_attempts`: the one that delivered its image
+and every lost one that may have been billed (a read timeout, a reset after sending), whose
+estimate is kept in `lost_usd` and counts in the job's spending.
+
+A job is claimed by the process that runs it (`claim`, `heartbeat`, `release`: the owner's
+pid, host and a heartbeat in the jobs row), so a second window or CLI refuses to run it at
+the same time. A dead owner (its pid gone on this host) or a heartbeat older than
+`STALE_AFTER_S` leaves the job free, so a kill -9 never locks a job for good.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import socket
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -28,10 +40,28 @@ from pathlib import Path
 from typing import Any
 
 from backends.errors import InvalidRequest
+from backends.redaction import redact
 from studio import paths
 from studio.sqlite_tx import immediate_transaction
 
 STATUSES = ("pending", "running", "generated", "done", "failed")
+HEARTBEAT_S = 5.0  # how often a running job says it is still alive
+STALE_AFTER_S = 60.0  # a claim not renewed for this long is free
+
+# Columns added since the first schema: (table, column, definition).
+_ADDED_COLUMNS = (
+    ("items", "checks", "TEXT NOT NULL DEFAULT ''"),  # the marketplace checks
+    ("items", "billed_attempts", "INTEGER NOT NULL DEFAULT 0"),
+    ("items", "lost_usd", "REAL NOT NULL DEFAULT 0"),
+    ("jobs", "owner_pid", "INTEGER"),
+    ("jobs", "owner_host", "TEXT NOT NULL DEFAULT ''"),
+    ("jobs", "owner_token", "TEXT NOT NULL DEFAULT ''"),
+    ("jobs", "heartbeat_at", "REAL NOT NULL DEFAULT 0"),
+)
+
+
+class JobBusy(InvalidRequest):
+    """Another window or process is running this job."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -99,6 +129,8 @@ class Item:
     width: int
     height: int
     checks: str = ""  # the exported file against its preset's rules: JSON, "" without one
+    billed_attempts: int = 0  # attempts that were or may have been paid for
+    lost_usd: float = 0.0  # the estimates of those that delivered no image
 
 
 @dataclass(frozen=True)
@@ -140,9 +172,14 @@ class BatchStore:
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute("PRAGMA foreign_keys=ON")
         self._conn.executescript(_SCHEMA)
-        columns = {row[1] for row in self._conn.execute("PRAGMA table_info(items)")}
-        if "checks" not in columns:  # added with the marketplace checks
-            self._conn.execute("ALTER TABLE items ADD COLUMN checks TEXT NOT NULL DEFAULT ''")
+        self._migrate()
+
+    def _migrate(self) -> None:
+        with self._transaction() as conn:
+            for table, column, definition in _ADDED_COLUMNS:
+                columns = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+                if column not in columns:
+                    conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
 
     def close(self) -> None:
         with self._lock:
@@ -182,8 +219,8 @@ class BatchStore:
                     [job_id]):
                 counts[status] = n
             spent = self._conn.execute(
-                "SELECT coalesce(sum(cost_usd), 0) FROM items WHERE job_id = ? AND status IN "
-                "('generated', 'done')", [job_id]).fetchone()[0]
+                "SELECT coalesce(sum(CASE WHEN status IN ('generated', 'done') THEN cost_usd "
+                "ELSE 0 END + lost_usd), 0) FROM items WHERE job_id = ?", [job_id]).fetchone()[0]
         return JobInfo(row["id"], row["created_at"], row["updated_at"], row["state"],
                        row["catalog"], row["out"], json.loads(row["spec_json"]), counts,
                        float(spent))
@@ -233,19 +270,39 @@ class BatchStore:
                                    "started_at = ?, error = ''", [_now()])
 
     def mark_pending(self, job_id: int, idxs: Iterable[int], error: str = "") -> None:
-        self._update(job_id, idxs, "status = 'pending', error = ?", [error])
+        self._update(job_id, idxs, "status = 'pending', error = ?", [redact(error)])
 
     def mark_failed(self, job_id: int, idxs: Iterable[int], error: str) -> None:
         self._update(job_id, idxs, "status = 'failed', error = ?, finished_at = ?",
-                     [error, _now()])
+                     [redact(error), _now()])
+
+    def attempt_totals(self, job_id: int) -> tuple[int, int, int, float]:
+        """(attempts, billed attempts, billed attempts without an image, their estimated
+        cost) over the job's items."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT coalesce(sum(attempts), 0), coalesce(sum(billed_attempts), 0), "
+                "coalesce(sum(CASE WHEN status IN ('generated', 'done') THEN 1 ELSE 0 END), 0),"
+                " coalesce(sum(lost_usd), 0) FROM items WHERE job_id = ?", [job_id]).fetchone()
+        attempts, billed, delivered, lost_usd = row
+        return int(attempts), int(billed), max(0, int(billed) - int(delivered)), float(lost_usd)
+
+    def add_lost_attempt(self, job_id: int, idxs: list[int], usd: float) -> None:
+        """An attempt for these items that may have been billed but delivered nothing: each
+        counts one more billed attempt and its share of the estimate."""
+        share = usd / max(1, len(idxs))
+        self._update(job_id, idxs, "billed_attempts = billed_attempts + 1, "
+                                   "lost_usd = lost_usd + ?", [share])
 
     def mark_generated(self, job_id: int, generated: list[tuple[int, dict[str, Any]]]) -> None:
         """Items whose images are in the library: `generated` is [(idx, fields)]."""
         with self._transaction() as conn:
             for idx, fields in generated:
+                # The call that delivered the image is a billed attempt.
                 conn.execute(
                     "UPDATE items SET status = 'generated', library_image_id = ?, model = ?, "
-                    "backend = ?, latency_s = ?, cost_usd = ? WHERE job_id = ? AND idx = ?",
+                    "backend = ?, latency_s = ?, cost_usd = ?, "
+                    "billed_attempts = billed_attempts + 1 WHERE job_id = ? AND idx = ?",
                     [fields["library_image_id"], fields["model"], fields["backend"],
                      fields["latency_s"], fields["cost_usd"], job_id, idx])
 
@@ -261,3 +318,80 @@ class BatchStore:
             cursor = conn.execute("UPDATE items SET status = 'pending', attempts = 0 "
                                   "WHERE job_id = ? AND status = 'failed'", [job_id])
             return cursor.rowcount
+
+    # --- who runs a job -----------------------------------------------------------------
+
+    def claim(self, job_id: int, token: str) -> None:
+        """Make this process (`token` tells runners in it apart) the job's runner; raises
+        JobBusy when a live one already is."""
+        with self._transaction() as conn:
+            row = conn.execute("SELECT owner_pid, owner_host, owner_token, heartbeat_at "
+                               "FROM jobs WHERE id = ?", [job_id]).fetchone()
+            if row is None:
+                raise InvalidRequest(f"There is no batch job {job_id}; `studio batch --list` "
+                                     "shows them.")
+            if row["owner_token"] and row["owner_token"] != token and _alive(row):
+                raise JobBusy(_busy_message(job_id, row["owner_pid"], row["owner_host"]))
+            conn.execute("UPDATE jobs SET owner_pid = ?, owner_host = ?, owner_token = ?, "
+                         "heartbeat_at = ? WHERE id = ?",
+                         [os.getpid(), _host(), token, time.time(), job_id])
+
+    def heartbeat(self, job_id: int, token: str) -> bool:
+        """Renew the claim; False when it is no longer ours."""
+        with self._transaction() as conn:
+            cursor = conn.execute("UPDATE jobs SET heartbeat_at = ? WHERE id = ? AND "
+                                  "owner_token = ?", [time.time(), job_id, token])
+            return cursor.rowcount == 1
+
+    def release(self, job_id: int, token: str) -> None:
+        with self._transaction() as conn:
+            conn.execute("UPDATE jobs SET owner_pid = NULL, owner_host = '', owner_token = '', "
+                         "heartbeat_at = 0 WHERE id = ? AND owner_token = ?", [job_id, token])
+
+    def check_free(self, job_id: int) -> None:
+        """Raise JobBusy when a live runner holds the job (before changing it from outside)."""
+        holder = self.holder(job_id)
+        if holder is not None:
+            raise JobBusy(_busy_message(job_id, *holder))
+
+    def holder(self, job_id: int) -> tuple[int, str] | None:
+        """(pid, host) of the live runner of the job, or None."""
+        with self._lock:
+            row = self._conn.execute("SELECT owner_pid, owner_host, owner_token, heartbeat_at "
+                                     "FROM jobs WHERE id = ?", [job_id]).fetchone()
+        if row is None or not row["owner_token"] or not _alive(row):
+            return None
+        return int(row["owner_pid"] or 0), str(row["owner_host"])
+
+
+def _host() -> str:
+    return socket.gethostname()
+
+
+def _alive(row: sqlite3.Row) -> bool:
+    """A claim holds while its heartbeat is recent and, on this host, its process exists."""
+    if time.time() - float(row["heartbeat_at"] or 0) > STALE_AFTER_S:
+        return False
+    if row["owner_host"] != _host() or not row["owner_pid"]:
+        return True
+    return _pid_exists(int(row["owner_pid"]))
+
+
+def _pid_exists(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    if os.name == "nt":  # os.kill(pid, 0) would end the process on Windows: the heartbeat decides
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: it exists
+        return True
+    return True
+
+
+def _busy_message(job_id: int, pid: int, host: str) -> str:
+    where = f"pid {pid}" + (f" on {host}" if host and host != _host() else "")
+    return (f"Batch job {job_id} is running in another Studio window or process ({where}). "
+            "Cancel it there first (what it made is kept), or wait for it to finish.")

@@ -1,8 +1,12 @@
 """`studio batch`: a product catalog to named, preset-sized images with a manifest, resumable.
 
-Exit codes: 0 every image made; 1 some items failed (the summary lists them); 2 fix the
-command; 3 the backend is unavailable; 5 stopped before the budget would be exceeded;
-130 interrupted. Everything stopped early is resumable with `--resume ID`.
+Exit codes, the same as `studio generate`'s: 0 every image made; 1 some items failed (each
+with its reason: the summary, manifest.json and `--list ID` list them) or the export folder
+or library could not be written; 2 fix the command (including a job that another window or
+process is running); 3 the backend is unavailable (credentials, a missing or unreachable
+endpoint); 4 a temporary failure (only `generate`: a batch fails the item and goes on);
+5 stopped before the budget would be exceeded; 130 interrupted. Everything stopped early is
+resumable with `--resume ID`.
 """
 
 from __future__ import annotations
@@ -11,8 +15,6 @@ import argparse
 import dataclasses
 import json
 import sys
-import time
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -29,6 +31,12 @@ from studio.cli.options import (
 from studio.cli.running import open_loop, sigint_cancels
 
 EXIT_FAILED, EXIT_UNAVAILABLE, EXIT_BUDGET, EXIT_CANCELLED = 1, 3, 5, 130
+RETRY_AMBIGUOUS_HELP = (
+    "also retry a failure after which the endpoint may have made (and billed) the image "
+    "anyway: a read timeout, or a connection reset after the request was sent. Default: off, "
+    "because each such retry may pay for the same image twice; the item fails with that "
+    "reason instead. Either way every such attempt counts in the amount spent and as a "
+    "billed attempt in the manifest")
 
 
 def add_batch_commands(subparsers: Any) -> None:
@@ -49,19 +57,30 @@ def add_batch_commands(subparsers: Any) -> None:
     batch.add_argument("--preset", help="marketplace output preset (see --presets); without "
                                         "one the images keep the generated size, as PNG")
     batch.add_argument("--out", type=path_arg, help="export folder, or a path ending in .zip")
-    batch.add_argument("--image-column", metavar="NAME",
-                       help="column with each product's photo (path or URL); found by itself "
-                            "when named image, image_path, product_image, Image Src or Images")
+    batch.add_argument("--product-images", "--image-column", dest="product_images",
+                       metavar="auto|off|COLUMN", default="auto",
+                       help="product photos (path or URL) to make each scene around: auto "
+                            "(default) finds the column (Shopify's Variant Image, else the "
+                            "product's first Image Src; image, image_path, Images…), off "
+                            "makes every product from its text, or name the column. A row "
+                            "without a photo is made from its text. (--image-column NAME is "
+                            "the old spelling.)")
+    batch.add_argument("--include-nonphysical", action="store_true",
+                       help="keep virtual, downloadable and grouped products and gift cards, "
+                            "which are otherwise skipped")
     batch.add_argument("--fill", type=parse_fill, help="share of the frame the product photo fills "
                                                   "(0.05-1, default 0.85) or 'native'")
     add_generation_options(batch)
     batch.add_argument("--concurrency", type=int, help="requests in flight on remote backends "
                                                        "(default 4; the local GPU runs one)")
     batch.add_argument("--retries", type=int, help="tries after a temporary failure (default 3)")
+    batch.add_argument("--retry-ambiguous", action="store_true", help=RETRY_AMBIGUOUS_HELP)
     batch.add_argument("--budget", type=float, metavar="USD",
                        help="stop before the job's spending would pass this")
     batch.add_argument("--resume", type=int, metavar="ID", help="continue a job")
-    batch.add_argument("--list", action="store_true", help="show batch jobs")
+    batch.add_argument("--list", nargs="?", const=True, type=int, metavar="ID",
+                       help="show batch jobs; with an ID, that job and each failed item with "
+                            "its reason")
     batch.add_argument("--presets", action="store_true", help="show the output presets")
     batch.add_argument("--dry-run", action="store_true",
                        help="show the plan, preview and estimate; make nothing")
@@ -71,8 +90,10 @@ def add_batch_commands(subparsers: Any) -> None:
 
 
 def run_batch(args: argparse.Namespace) -> int:
-    if args.list:
-        return _list_jobs(args.json)
+    if args.list is not None:
+        from studio.cli.batch_jobs import list_jobs, show_job
+
+        return list_jobs(args.json) if args.list is True else show_job(args.list, args.json)
     if args.presets:
         return _list_presets(args.json)
     for name in ("concurrency", "retries", "seeds"):
@@ -95,26 +116,25 @@ def _new_job(args: argparse.Namespace) -> int:
     from studio.batch.matrix import Axis
     from studio.batch.plan import BatchSpec, estimate_batch, prepare_batch
     from studio.batch.presets import get_preset
-    from studio.batch.products import find_image_column
+    from studio.batch.products import product_photo_column
     from studio.batch.store import BatchStore
 
     settings = settings_from_args(args)
-    catalog = load_catalog(args.catalog, parse_mapping(args.map))
+    catalog = load_catalog(args.catalog, parse_mapping(args.map),
+                           include_nonphysical=args.include_nonphysical)
     err = sys.stderr
-    print(f"Catalog {args.catalog.name}: {catalog.kind}, {len(catalog.products)} products "
-          f"({catalog.encoding}{', ' + repr(catalog.delimiter) if catalog.delimiter else ''})",
-          file=err)
+    print(f"Catalog {args.catalog.name}: {catalog.describe()}", file=err)
     for problem in catalog.problems:
         print(f"  skipped {problem}", file=err)
     if not catalog.products:
         raise InvalidRequest(f"No usable products in {args.catalog.name}.")
-    image_column = find_image_column(catalog, args.image_column)
-    if image_column:
-        print(f"Product photos from column {image_column!r}: each scene is made around the "
-              "product", file=err)
-    elif args.fill is not None:
-        raise InvalidRequest("--fill places product photos: the catalog has no image column "
-                             "(name it with --image-column).")
+    photos = product_photo_column(catalog, args.product_images)
+    image_column = photos.column
+    if photos.note:
+        print(photos.note, file=err)
+    if image_column is None and args.fill is not None:
+        raise InvalidRequest("--fill places product photos: this batch has none (name their "
+                             "column with --product-images COLUMN).")
     axes = [Axis.parse(text) for text in args.axis]
     preset = get_preset(args.preset) if args.preset else None
     size = (preset.generation_size(max(settings.default_width, settings.default_height))
@@ -129,7 +149,8 @@ def _new_job(args: argparse.Namespace) -> int:
         seeds=args.seeds, base_seed=base_seed, preset=args.preset,
         mapping=parse_mapping(args.map), request=fields, settings=_settings_dict(settings),
         concurrency=args.concurrency or 4, retries=3 if args.retries is None else args.retries,
-        budget_usd=args.budget, image_column=image_column, fill=args.fill)
+        budget_usd=args.budget, image_column=image_column, fill=args.fill,
+        include_nonphysical=args.include_nonphysical)
     prepared = prepare_batch(catalog, spec, preset)
     items = prepared.items
     for line in prepared.preview(limit=3):
@@ -184,6 +205,7 @@ def _resume(args: argparse.Namespace) -> int:
 
     store = BatchStore()
     info = store.job(args.resume)
+    store.check_free(args.resume)  # before changing it: another window may be running it
     spec = BatchSpec.from_dict(info.spec)
     overrides = {k: v for k, v in {"budget_usd": args.budget, "concurrency": args.concurrency,
                                    "retries": args.retries}.items() if v is not None}
@@ -204,34 +226,45 @@ def _run(store: Any, job_id: int, spec: Any, backend: Any, loop: Any,
     from studio.batch.export import Exporter
     from studio.batch.presets import get_preset
     from studio.batch.runner import BatchRunner, RunnerConfig
+    from studio.batch.store import JobBusy
     from studio.costs.budget import Budget
 
     preset = get_preset(spec.preset) if spec.preset else None
     base_request = GenerationRequest(prompt="batch", seed=spec.base_seed, **spec.request)
     config = RunnerConfig(concurrency=spec.concurrency, retries=spec.retries,
-                          backoff_s=args.retry_delay,
+                          backoff_s=args.retry_delay, retry_ambiguous=args.retry_ambiguous,
                           budget=Budget(spec.budget_usd) if spec.budget_usd is not None else None)
     products = None
     if spec.image_column:
         from studio.batch.catalog import load_catalog
         from studio.batch.products import ProductScenes
 
-        products = ProductScenes(load_catalog(Path(spec.catalog), spec.mapping),
+        products = ProductScenes(load_catalog(Path(spec.catalog), spec.mapping,
+                                              include_nonphysical=spec.include_nonphysical),
                                  spec.image_column, spec.fill)
     exporter = Exporter(job_id, Path(spec.out))
     printer = ProgressPrinter(Path(spec.out), args.json)
     cancel = CancelToken()
-    with _job_lock(job_id), sigint_cancels(cancel):
+    with sigint_cancels(cancel):  # the runner claims the job: one window or process at a time
         runner = BatchRunner(store, job_id, backend, loop, base_request, preset, exporter,
                              config, on_event=printer, cancel=cancel, products=products)
         summary = runner.run()
+    if summary.state == "busy":
+        raise JobBusy(summary.message)
     printer.summary(summary, Path(spec.out))
+    return exit_code(summary)
+
+
+def exit_code(summary: Any) -> int:
+    """The exit code for how a run ended (the module docstring lists them)."""
     if summary.state == "cancelled":
         return EXIT_CANCELLED
-    if summary.failed:
+    if summary.state == "stopped" and summary.stop_kind == "budget":
+        return EXIT_BUDGET
+    if summary.state == "stopped" and summary.stop_kind == "backend":
+        return EXIT_UNAVAILABLE
+    if summary.failed or summary.state == "stopped":
         return EXIT_FAILED
-    if summary.state == "stopped":
-        return EXIT_BUDGET if "budget" in summary.message else EXIT_UNAVAILABLE
     return 0
 
 
@@ -243,7 +276,10 @@ class ProgressPrinter:
         self.out, self.as_json = out, as_json
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty()
-        self._last = 0.0
+        from studio.cli.progress import BatchProgress, terminal_console
+
+        console = terminal_console(self.stream, as_json=as_json)
+        self.bar = BatchProgress(console) if console is not None else None
 
     def __call__(self, event: Any) -> None:
         from studio.formatting import format_duration
@@ -266,56 +302,39 @@ class ProgressPrinter:
         line = (f"[{'#' * filled}{'-' * (width - filled)}] {event.done}/{event.total}"
                 f"{f' · {event.failed} failed' if event.failed else ''} · "
                 f"${event.spent_usd:.4f} spent · ETA {eta}")
-        if event.kind != "progress":
-            print(("\n" if self.tty else "") + event.message, file=self.stream, flush=True)
-        if self.tty:
-            now = time.monotonic()
-            if now - self._last > 0.1 or event.done == event.total:
-                print(f"\r{line:<90}", end="", file=self.stream, flush=True)
-                self._last = now
-        elif event.kind == "progress":
+        if self.bar is not None:  # a terminal: a live bar (studio.cli.progress)
+            if event.kind != "progress":
+                self.bar.note(event.message)
+            self.bar.show(event)
+        elif event.kind != "progress":
+            print(event.message, file=self.stream, flush=True)
+        else:
             print(line, file=self.stream, flush=True)
 
     def summary(self, summary: Any, out: Path) -> None:
-        if self.tty:
-            print(file=self.stream)
+        if self.bar is not None:
+            self.bar.stop()
         if self.as_json:
             print(json.dumps({"event": "summary", "job": summary.job_id, "state": summary.state,
                               "total": summary.total, "done": summary.done,
                               "failed": summary.failed, "spent_usd": summary.spent_usd,
                               "out": str(out), "message": summary.message,
+                              "billed_attempts": summary.billed_attempts,
+                              "lost_attempts": summary.lost_attempts,
                               "failures": [{"sku": s, "variant": v, "reason": r}
                                            for s, v, r in summary.failures]}), flush=True)
             return
         print(f"Batch job {summary.job_id} {summary.state}: {summary.done}/{summary.total} "
               f"images, {summary.failed} failed, ${summary.spent_usd:.4f} spent → {out}")
+        if summary.lost_attempts:
+            print(f"  {summary.lost_attempts} attempts may have been billed without an image "
+                  "(a timeout or a reset after sending); they are counted in the amount spent")
         for sku, variant, reason in summary.failures:
             print(f"  failed {sku} {variant}: {reason}")
         if summary.message:
             print(f"  {summary.message}")
         if summary.state != "finished":
             print(f"  Continue with: studio batch --resume {summary.job_id}")
-
-
-def _list_jobs(as_json: bool) -> int:
-    from studio.batch.store import BatchStore
-
-    jobs = BatchStore().jobs()
-    if not jobs and not as_json:
-        print("No batch jobs yet.", file=sys.stderr)
-    for job in jobs:
-        if job.state == "running" and not _held_elsewhere(job.id):
-            job = dataclasses.replace(job, state="interrupted")  # killed: resume it
-        if as_json:
-            print(json.dumps({"id": job.id, "state": job.state, "created_at": job.created_at,
-                              "updated_at": job.updated_at, "catalog": job.catalog,
-                              "out": job.out, "total": job.total, **job.counts,
-                              "spent_usd": job.spent_usd}))
-        else:
-            print(f"{job.id:>4}  {job.state:<9} {job.counts['done']:>5}/{job.total:<5} "
-                  f"{job.counts['failed']:>3} failed  ${job.spent_usd:>9.4f}  "
-                  f"{job.created_at[:16]}  {Path(job.catalog).name} → {job.out}")
-    return 0
 
 
 def _list_presets(as_json: bool) -> int:
@@ -340,39 +359,3 @@ def _default_out(catalog: Path) -> Path:
 
 def _settings_dict(settings: Any) -> dict[str, Any]:
     return dataclasses.asdict(settings)
-
-
-def _held_elsewhere(job_id: int) -> bool:
-    try:
-        with _job_lock(job_id):
-            return False
-    except InvalidRequest:
-        return True
-
-
-@contextmanager
-def _job_lock(job_id: int):
-    """One process per job: two resumes of the same job would make images twice. The OS
-    drops the lock when the process dies, even by kill -9."""
-    from studio import paths
-
-    folder = paths.studio_home() / "batches" / str(job_id)
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / "lock", "a+b") as handle:
-        try:
-            import fcntl
-        except ImportError:  # Windows: msvcrt locks the first byte instead
-            import msvcrt
-
-            try:
-                msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
-            except OSError as exc:
-                raise InvalidRequest(f"Batch job {job_id} is running in another "
-                                     "process.") from exc
-            yield
-            return
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            raise InvalidRequest(f"Batch job {job_id} is running in another process.") from exc
-        yield

@@ -14,9 +14,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from backends.redaction import redact
+
 
 class LibraryError(Exception):
-    """The library cannot be opened or used as it is on disk."""
+    """The library cannot be opened or used as it is on disk. Its message is redacted (no
+    AWS secrets), as it is shown and may be stored."""
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(redact(message))
 
 
 _LOCKED = {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED}

@@ -72,3 +72,21 @@ def test_write_manifests(tmp_path: Path) -> None:
     write_manifests(tmp_path, [row()], {"id": 3})
     assert (tmp_path / "manifest.csv").is_file()
     assert json.loads((tmp_path / "manifest.json").read_text())["job"] == {"id": 3}
+
+
+def test_attempts_are_columns_and_failures_are_itemised_in_the_json() -> None:
+    from studio.batch.manifest import FailureRow
+
+    images = [row(attempts=3, billed_attempts=2)]
+    failure = FailureRow("B2", "s1", "a cup", 6, "B2/B2_s1.png", "Read timeout after the "
+                         "request was sent; not retried", 1, 1, 0.0123)
+    header, line = manifest_csv(images).decode("utf-8-sig").splitlines()
+    assert header.endswith(",checks,attempts,billed_attempts") and line.endswith(",,3,2")
+    data = json.loads(manifest_json(images, {"id": 1, "failed": 1, "failures": [failure]}))
+    assert data["job"] == {"id": 1, "failed": 1}
+    assert data["images"][0]["billed_attempts"] == 2
+    assert data["failures"] == [{"sku": "B2", "variant": "s1", "prompt": "a cup", "seed": 6,
+                                 "file": "B2/B2_s1.png", "reason": "Read timeout after the "
+                                 "request was sent; not retried", "attempts": 1,
+                                 "billed_attempts": 1, "lost_usd": 0.0123}]
+    assert json.loads(manifest_json(images, {"id": 2}))["failures"] == []

@@ -227,7 +227,7 @@ def test_each_export_is_checked_against_its_preset_and_the_manifest_says_so(
         failed = [rule for rule, passed in rules.items() if not passed]
         assert row["checks"] == ("fail: " + ", ".join(failed) if failed else "pass")
     csv_text = (out / "manifest.csv").read_text(encoding="utf-8-sig")
-    assert csv_text.splitlines()[0].endswith(",checks")
+    assert csv_text.splitlines()[0].endswith(",checks,attempts,billed_attempts")
 
 
 def test_without_a_preset_nothing_is_checked(tmp_path: Path, store: BatchStore,
@@ -236,3 +236,170 @@ def test_without_a_preset_nothing_is_checked(tmp_path: Path, store: BatchStore,
     make_runner(store, job_id, out, FakeBackend(), library).run()
     rows = json.loads((out / "manifest.json").read_text())["images"]
     assert {row["checks"] for row in rows} == {""}
+
+
+class Scripted(FakeBackend):
+    """Fails the items whose prompt names a key with the error made for it, `times` times."""
+
+    def __init__(self, errors: dict[str, object], times: int = 99, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.errors, self.left = errors, {key: times for key in errors}
+
+    def generate(self, request, on_progress=None, cancel=None):
+        result = super().generate(request, on_progress, cancel)  # the work is done (billed)
+        for key, make in self.errors.items():
+            if key in request.prompt and self.left[key] > 0:
+                self.left[key] -= 1
+                raise make()  # type: ignore[operator]
+        return result
+
+
+def test_a_model_error_fails_its_item_and_the_batch_goes_on(
+        tmp_path: Path, store: BatchStore, library: Library) -> None:
+    from backends.errors import GenerationFailed
+
+    job_id, out = make_job(tmp_path, store, products=3, seeds=1)
+    backend = Scripted({"thing 1": lambda: GenerationFailed("The model failed: CUDA OOM.")})
+    summary = make_runner(store, job_id, out, backend, library, concurrency=2).run()
+    assert (summary.state, summary.done, summary.failed) == ("failed", 4, 2)
+    assert {(s, r) for s, _, r in summary.failures} == {("SKU-1", "The model failed: CUDA OOM.")}
+    assert len(backend.calls) == 6  # not retried: it is not a temporary failure
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert [f["reason"] for f in manifest["failures"]] == ["The model failed: CUDA OOM."] * 2
+    assert manifest["job"]["failed"] == 2 and len(manifest["images"]) == 4
+
+
+def test_a_lost_answer_is_not_retried_but_counted_as_billed(
+        tmp_path: Path, store: BatchStore, library: Library) -> None:
+    from backends.errors import TransientError
+
+    job_id, out = make_job(tmp_path, store, products=2, seeds=1)
+    backend = Scripted({"thing 0": lambda: TransientError("Read timeout after the request was "
+                                                          "sent.", maybe_billed=True)}, usd=0.1)
+    summary = make_runner(store, job_id, out, backend, library).run()
+    assert (summary.done, summary.failed) == (2, 2)
+    assert len(backend.calls) == 4  # the two lost ones were not sent again
+    failed = store.items(job_id, "failed")
+    assert all(i.billed_attempts == 1 and i.lost_usd == pytest.approx(0.1) for i in failed)
+    assert all("Not retried" in i.error and "--retry-ambiguous" in i.error for i in failed)
+    # The job's spending: the two images made and the two that may have been.
+    assert summary.spent_usd == pytest.approx(0.4) == store.job(job_id).spent_usd
+    assert (summary.billed_attempts, summary.lost_attempts) == (4, 2)
+    job = json.loads((out / "manifest.json").read_text())["job"]
+    assert (job["billed_attempts"], job["lost_attempts"]) == (4, 2)
+
+
+def test_with_retry_ambiguous_a_lost_answer_is_retried_and_both_tries_are_billed(
+        tmp_path: Path, store: BatchStore, library: Library) -> None:
+    from backends.errors import TransientError
+
+    job_id, out = make_job(tmp_path, store, products=1, seeds=1)
+    backend = Scripted({"white": lambda: TransientError("reset after sending",
+                                                        maybe_billed=True)}, times=1, usd=0.1)
+    summary = make_runner(store, job_id, out, backend, library, retry_ambiguous=True).run()
+    assert (summary.state, summary.done) == ("finished", 2)
+    rows = {row["variant"]: row for row in json.loads((out / "manifest.json").read_text())
+            ["images"]}
+    assert (rows["white_s1"]["attempts"], rows["white_s1"]["billed_attempts"]) == (2, 2)
+    assert (rows["marble_s1"]["attempts"], rows["marble_s1"]["billed_attempts"]) == (1, 1)
+    assert summary.spent_usd == pytest.approx(0.3)
+
+
+def test_a_job_another_process_runs_is_refused_and_left_alone(
+        tmp_path: Path, store: BatchStore, library: Library) -> None:
+    import os
+
+    job_id, out = make_job(tmp_path, store, products=1, seeds=1)
+    BatchStore().claim(job_id, "the-window")  # another runner, alive (this very process)
+    backend = FakeBackend()
+    summary = make_runner(store, job_id, out, backend, library).run()
+    assert summary.state == "busy" and not backend.calls
+    assert f"Batch job {job_id} is running in another Studio window or process (pid " \
+           f"{os.getpid()})" in summary.message
+    assert store.job(job_id).counts["pending"] == 2
+
+    store.release(job_id, "the-window")
+    assert make_runner(store, job_id, out, backend, library).run().state == "finished"
+    assert store.holder(job_id) is None  # released at the end
+
+
+def test_a_claim_of_a_dead_process_or_a_stale_heartbeat_is_free(
+        tmp_path: Path, store: BatchStore) -> None:
+    import subprocess
+    import sys
+
+    from studio.batch import store as store_module
+
+    job_id, _ = make_job(tmp_path, store, products=1, seeds=1)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    store.claim(job_id, "killed")
+    with store._transaction() as conn:
+        conn.execute("UPDATE jobs SET owner_pid = ? WHERE id = ?", [int(dead.stdout), job_id])
+    assert store.holder(job_id) is None
+    store.claim(job_id, "me")
+    assert store.holder(job_id) is not None
+    with store._transaction() as conn:
+        conn.execute("UPDATE jobs SET heartbeat_at = ? WHERE id = ?",
+                     [1.0, job_id])  # not renewed since 1970
+    assert store.holder(job_id) is None
+    assert store_module.STALE_AFTER_S >= 4 * store_module.HEARTBEAT_S
+
+
+def test_a_running_job_holds_its_claim_until_it_ends(
+        tmp_path: Path, store: BatchStore, library: Library) -> None:
+    import threading
+
+    from studio.batch.store import JobBusy
+
+    job_id, out = make_job(tmp_path, store, products=2, seeds=1)
+    runner = make_runner(store, job_id, out, FakeBackend(delay_s=0.05), library)
+    runner.pause()
+    thread = threading.Thread(target=runner.run)
+    thread.start()
+    try:
+        other = BatchStore()  # as another process would see it
+        for _ in range(100):
+            if other.holder(job_id) is not None:
+                break
+            threading.Event().wait(0.02)
+        with pytest.raises(JobBusy, match="Cancel it there first"):
+            other.claim(job_id, "cli")  # paused, it is still this window's
+        with pytest.raises(JobBusy):
+            other.check_free(job_id)
+    finally:
+        runner.resume()
+        thread.join(30)
+    assert BatchStore().holder(job_id) is None
+
+
+def test_a_batches_db_from_before_the_new_columns_is_migrated(studio_home: Path) -> None:
+    import sqlite3
+
+    studio_home.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(studio_home / "batches.db") as conn:  # the first schema, one job
+        conn.executescript("""
+            CREATE TABLE jobs (id INTEGER PRIMARY KEY AUTOINCREMENT, created_at TEXT NOT NULL,
+                updated_at TEXT NOT NULL, state TEXT NOT NULL, catalog TEXT NOT NULL,
+                out TEXT NOT NULL, spec_json TEXT NOT NULL);
+            CREATE TABLE items (job_id INTEGER NOT NULL, idx INTEGER NOT NULL,
+                sku TEXT NOT NULL, variant TEXT NOT NULL, prompt TEXT NOT NULL,
+                negative_prompt TEXT NOT NULL, seed INTEGER NOT NULL, file TEXT NOT NULL,
+                status TEXT NOT NULL DEFAULT 'pending', attempts INTEGER NOT NULL DEFAULT 0,
+                error TEXT NOT NULL DEFAULT '', started_at TEXT, finished_at TEXT,
+                library_image_id INTEGER, model TEXT NOT NULL DEFAULT '',
+                backend TEXT NOT NULL DEFAULT '', latency_s REAL NOT NULL DEFAULT 0,
+                cost_usd REAL NOT NULL DEFAULT 0, sha256 TEXT NOT NULL DEFAULT '',
+                width INTEGER NOT NULL DEFAULT 0, height INTEGER NOT NULL DEFAULT 0,
+                PRIMARY KEY (job_id, idx));
+            INSERT INTO jobs VALUES (1, 'x', 'x', 'running', 'c.csv', 'out', '{}');
+            INSERT INTO items (job_id, idx, sku, variant, prompt, negative_prompt, seed, file,
+                status, cost_usd) VALUES (1, 0, 'A', 's1', 'p', '', 1, 'A/A_s1.png', 'done', 0.2);
+        """)
+    store = BatchStore()
+    assert store.job(1).spent_usd == pytest.approx(0.2)
+    assert store.items(1)[0].billed_attempts == 0 and store.holder(1) is None
+    store.add_lost_attempt(1, [0], 0.05)
+    assert store.job(1).spent_usd == pytest.approx(0.25)
+    store.claim(1, "me")
+    assert store.holder(1) is not None

@@ -94,11 +94,12 @@ class BusyServer(EndpointServer):
 
     throttled = 0
 
-    def invoke_endpoint(self, name: str, body: bytes, content_type: str, accept: str):
+    def invoke_endpoint(self, name: str, body: bytes, content_type: str, accept: str,
+                        **kwargs):
         if b"always-busy" in body or self.throttled < 2:
             self.throttled += 1
             return _json_answer(400, {"message": "Rate exceeded"}, "ThrottlingException")
-        return super().invoke_endpoint(name, body, content_type, accept)
+        return super().invoke_endpoint(name, body, content_type, accept, **kwargs)
 
 
 @pytest.fixture
@@ -183,3 +184,77 @@ def test_a_scene_that_contradicts_the_preset_is_flagged_before_the_run(tmp_path:
     assert main(["batch", str(path), "--template", "a {color} {title} on a marble counter",
                  "--backend", "bedrock", "--preset", "shopify", "--dry-run", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["warnings"] == []
+
+
+def test_a_job_running_elsewhere_is_not_resumed_and_list_id_itemises_failures(
+        tmp_path: Path, capsys) -> None:
+    from studio.batch.store import NewItem
+
+    store = BatchStore()
+    job_id = store.create_job(str(tmp_path / "c.csv"), str(tmp_path / "out"), {}, [
+        NewItem("A-1", "s1", "a mug", "", 1, "A-1/A-1_s1.png"),
+        NewItem("A-2", "s1", "a cup", "", 2, "A-2/A-2_s1.png")])
+    store.mark_failed(job_id, [1], "The model on endpoint test failed: CUDA out of memory.")
+    store.claim(job_id, "the-window")
+    assert main(["batch", "--resume", str(job_id)]) == 2
+    assert f"Batch job {job_id} is running in another Studio window or process" in \
+        capsys.readouterr().err
+    assert store.job(job_id).counts["failed"] == 1  # nothing was reset behind its back
+
+    assert main(["batch", "--list", str(job_id), "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["state"] == "running" and shown["failed"] == 1
+    assert shown["failures"] == [{"sku": "A-2", "variant": "s1", "seed": 2,
+                                  "file": "A-2/A-2_s1.png", "reason": "The model on endpoint "
+                                  "test failed: CUDA out of memory.", "attempts": 0,
+                                  "billed_attempts": 0, "lost_usd": 0.0}]
+    assert main(["batch", "--list", str(job_id)]) == 0
+    assert "failed A-2 s1 (seed 2, 0 tries, 0 billed): The model on endpoint test failed" in \
+        capsys.readouterr().out
+    store.release(job_id, "the-window")
+    assert main(["batch", "--list", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["state"] == "interrupted"
+
+
+def test_help_says_what_retry_ambiguous_defaults_to_and_why(capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["batch", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--retry-ambiguous" in text and "Default: off" in text
+    assert "may pay for the same image twice" in text
+
+
+def test_the_woocommerce_sample_plans_readable_prompts_and_reports_its_skips(
+        studio_home: Path, capsys) -> None:
+    sample = ROOT / "tests" / "batch" / "data" / "woocommerce_sample_products.csv"
+    assert main(["batch", str(sample), "--template", "a {color} {title}, product photo",
+                 "--backend", "bedrock", "--product-images", "off", "--dry-run",
+                 "--json"]) == 0
+    captured = capsys.readouterr()
+    plan = json.loads(captured.out)
+    assert plan["products"] == 20 and plan["images"] == 20
+    assert [p.split(":")[0] for p in plan["problems"]] == ["line 14", "line 15", "line 24"]
+    assert "skipped line 24: 'Logo Collection' is a grouped product" in captured.err
+    assert "Catalog woocommerce_sample_products.csv: woocommerce, 20 products" in captured.err
+    assert plan["preview"][:3] == ["woo-hoodie-with-logo · s1: a Blue Hoodie with Logo, product "
+                                   "photo", "woo-tshirt · s1: a Gray T-Shirt, product photo",
+                                   "woo-beanie · s1: a Red Beanie, product photo"]
+    assert main(["batch", str(sample), "--template", "{title}", "--backend", "bedrock",
+                 "--include-nonphysical", "--dry-run", "--json"]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert (plan["products"], plan["problems"]) == (23, [])
+
+
+def test_a_sheet_with_a_pid_column_is_named_in_the_summary(tmp_path: Path, studio_home: Path,
+                                                         capsys) -> None:
+    path = tmp_path / "marketplace.csv"
+    path.write_text("uniq_id,product_name,pid\nc2d7,Cycling Shorts,SRTEH2FF9KEDEFGF\n"
+                    "7f70,Sofa Bed,SBEEH3QGU7MFYJFY\n", encoding="utf-8")
+    assert main(["batch", str(path), "--template", "{product_name} by {brand}",
+                 "--backend", "bedrock", "--dry-run"]) == 2
+    assert "unknown column {brand}" in capsys.readouterr().err
+    assert main(["batch", str(path), "--template", "{product_name}, studio photo",
+                 "--backend", "bedrock", "--dry-run"]) == 0
+    err = capsys.readouterr().err
+    assert "sheet, 2 products (utf-8, ','), SKU from column 'pid'" in err
+    assert "SRTEH2FF9KEDEFGF · s1: Cycling Shorts, studio photo" in err

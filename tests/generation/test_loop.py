@@ -118,3 +118,58 @@ def test_the_loop_follows_the_current_library(tmp_path) -> None:
     assert first.count() == 2 and second.count() == 2
     first.close()
     second.close()
+
+
+class LosesAnswers(FakeBackend):
+    """Makes the image, then loses the answer (a read timeout) `lose` times."""
+
+    def __init__(self, lose: int, maybe_billed: bool = True) -> None:
+        super().__init__(usd=0.25)
+        self.lose, self.maybe_billed = lose, maybe_billed
+
+    def generate(self, request, on_progress=None, cancel=None):
+        result = super().generate(request, on_progress, cancel)
+        if self.lose > 0:
+            self.lose -= 1
+            raise TransientError("Read timeout after the request was sent.",
+                                 maybe_billed=self.maybe_billed)
+        return result
+
+
+def test_a_failure_that_may_have_been_billed_is_not_retried_and_is_counted(library) -> None:
+    from studio.costs.lost_attempts import LostAttempts
+    from studio.costs.spending import start_of_day, today_totals
+
+    backend, lost = LosesAnswers(lose=1), []
+    loop = GenerationLoop(library)
+    hooks = RunHooks(on_lost_attempt=lambda n, exc, usd: lost.append((n, usd)))
+    with pytest.raises(TransientError, match="Read timeout"):
+        loop.run(REQUEST, backend, hooks=hooks, retry=RetryPolicy(retries=3, backoff_s=0))
+    assert len(backend.calls) == 1 and library.count() == 0
+    assert lost == [(0, 0.5)]  # the estimate of the two images
+    assert LostAttempts().usd_since(start_of_day()) == pytest.approx(0.5)
+    assert today_totals(library).usd == pytest.approx(0.5)  # today's spending counts it
+    # …and so the daily cap does.
+    with pytest.raises(BudgetExceeded):
+        capped(library, 0.8).run(REQUEST, LosesAnswers(lose=0))
+
+
+def test_retry_ambiguous_retries_and_counts_every_billed_attempt(library) -> None:
+    backend, lost = LosesAnswers(lose=2), []
+    loop = GenerationLoop(library)
+    hooks = RunHooks(on_lost_attempt=lambda n, exc, usd: lost.append(n))
+    generated = loop.run(REQUEST, backend, hooks=hooks,
+                         retry=RetryPolicy(retries=3, backoff_s=0, retry_ambiguous=True))
+    assert (generated.attempts, generated.billed_attempts) == (3, 3)
+    assert lost == [0, 1] and library.count() == 2
+
+
+def test_a_failure_known_not_to_be_billed_is_retried_and_not_counted(library) -> None:
+    from studio.costs.lost_attempts import LostAttempts
+    from studio.costs.spending import start_of_day
+
+    backend = LosesAnswers(lose=1, maybe_billed=False)
+    generated = GenerationLoop(library).run(REQUEST, backend,
+                                            retry=RetryPolicy(retries=1, backoff_s=0))
+    assert (generated.attempts, generated.billed_attempts) == (2, 1)
+    assert LostAttempts().usd_since(start_of_day()) == 0

@@ -23,6 +23,7 @@ import json
 import random
 import re
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -147,6 +148,7 @@ class Scenario:
     blocked_output_words: tuple[str, ...] = ("unsafe",)  # the output filter's triggers
     lifecycle: list[dict[str, Any]] = field(default_factory=default_lifecycle)
     lifecycle_denied: bool = False  # the role lacks bedrock:ListFoundationModels
+    answer_after_s: float = 0.0  # do the work, then wait this long before answering
 
 
 class FakeBedrock:
@@ -240,7 +242,9 @@ class FakeBedrock:
         try:
             if not found:
                 raise ServiceError(404, "UnknownOperationException", "Unknown operation")
-            return 200, json.dumps(self._invoke(call)).encode(), {}
+            answer = json.dumps(self._invoke(call)).encode()
+            time.sleep(self.scenario.answer_after_s)
+            return 200, answer, {}
         except ServiceError as error:
             return _error(error)
 

@@ -157,3 +157,26 @@ def test_a_blank_region_uses_the_profiles_default(aws_home, prices, fake_bedrock
     assert result.device == "Amazon Bedrock (us-east-1)"
     assert fake_bedrock.calls[0].region == "us-east-1"
     assert result.cost.basis.endswith("; prices in us-east-1 may differ")
+
+
+def test_a_lost_answer_is_not_retried_by_botocore_and_may_have_been_billed(
+        make_backend, fake_bedrock) -> None:
+    from backends.errors import TransientError
+    from backends.types import GenerationRequest
+
+    fake_bedrock.scenario.answer_after_s = 1.0
+    backend = make_backend(max_attempts=4, read_timeout_s=0.3)
+    with pytest.raises(TransientError) as caught:
+        backend.generate(GenerationRequest(prompt="a tote", width=1024, height=1024, seed=1))
+    assert caught.value.maybe_billed
+    assert len(fake_bedrock.calls) == 1  # made once, and never silently paid for again
+
+
+def test_throttling_still_gets_botocore_back_off(make_backend, fake_bedrock) -> None:
+    from backends.types import GenerationRequest
+
+    fake_bedrock.scenario.throttle = 1
+    backend = make_backend(max_attempts=4)
+    result = backend.generate(GenerationRequest(prompt="a tote", width=1024, height=1024,
+                                                seed=1))
+    assert len(result.images) == 1 and len(fake_bedrock.calls) == 2

@@ -9,17 +9,26 @@ import json
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError, SSOTokenLoadError
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+    ResponseStreamingError,
+    SSOTokenLoadError,
+)
 from botocore.stub import Stubber
 from PIL import Image
 
-from backends.errors import TransientError
+from backends.errors import BackendUnavailable, GenerationFailed, TransientError
 from backends.sagemaker import (
     CredentialsProblem,
+    EndpointModelError,
     EndpointNotFound,
     EndpointNotInService,
     EndpointThrottled,
     EndpointTimeout,
+    EndpointUnreachable,
     SageMakerBackend,
 )
 from backends.sagemaker.errors import Target, map_error
@@ -134,3 +143,35 @@ def test_test_connection_leaves_the_size_to_a_compiled_model(aws_env) -> None:
         sentence = backend.test_connection()
     assert sentence.startswith("Endpoint prod-sdxl is InService on 1 × ml.inf2.xlarge; a "
                                "1024×1024 test image came back in ")
+
+
+def _model_error(message: str) -> ClientError:
+    return ClientError({"Error": {"Code": "ModelError", "Message": message},
+                        "OriginalStatusCode": 500, "OriginalMessage": message,
+                        "ResponseMetadata": {"HTTPStatusCode": 424}}, "InvokeEndpoint")
+
+
+@pytest.mark.parametrize(("error", "billed"), [
+    (ReadTimeoutError(endpoint_url="http://x"), True),
+    (ConnectionClosedError(endpoint_url="http://x"), True),
+    (ResponseStreamingError(error="reset"), True),
+    (client_error("ThrottlingException", "Rate exceeded", 429), False),
+    (client_error("ServiceUnavailable", "", 503), False),
+])
+def test_a_lost_answer_may_have_been_billed_and_throttling_was_not(error, billed) -> None:
+    mapped = map_error(error, TARGET)
+    assert isinstance(mapped, TransientError) and mapped.maybe_billed is billed
+
+
+def test_a_failed_connect_is_retryable_and_then_unavailable() -> None:
+    mapped = map_error(EndpointConnectionError(endpoint_url="http://x"), TARGET)
+    assert isinstance(mapped, EndpointUnreachable)
+    assert isinstance(mapped, TransientError) and not mapped.maybe_billed
+    assert isinstance(mapped, BackendUnavailable)  # a batch stops on it after its retries
+
+
+def test_a_model_error_fails_the_request_not_the_backend() -> None:
+    mapped = map_error(_model_error("RuntimeError: CUDA out of memory"), TARGET)
+    assert isinstance(mapped, EndpointModelError) and isinstance(mapped, GenerationFailed)
+    assert not isinstance(mapped, BackendUnavailable | TransientError)
+    assert "CUDA out of memory" in str(mapped)
