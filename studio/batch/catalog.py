@@ -3,34 +3,42 @@
 Shopify and WooCommerce product exports are recognised by their headers and flattened to
 one product per variant, inheriting the parent's title and description. Every other sheet
 is read as-is. Column names become lower-case identifiers (`Variant SKU` -> `variant_sku`)
-so templates can name them as `{variant_sku}`. A row with a problem is reported with its
-line number and skipped; it never stops the rest.
+so templates can name them as `{variant_sku}`. A sheet without a `sku` column takes its
+SKUs from the first SKU-like one (`pid`, `product_id`, `asin`…), which the summary names.
+A row with a problem is reported with its line number and skipped; it never stops the rest.
+A file that cannot be read at all is a CatalogError that says where, never a traceback.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from backends.errors import InvalidRequest
 from studio.batch.catalog_formats import shopify_products, woocommerce_products
-from studio.batch.catalog_rows import Product, Records, RowProblem, column_key
+from studio.batch.catalog_json import json_records, jsonl_records
+from studio.batch.catalog_rows import (
+    CatalogError,
+    Product,
+    Records,
+    RowProblem,
+    column_key,
+)
+from studio.batch.catalog_text import csv_rows, decode_text, refuse_binary, sniff_delimiter
 
-# Product, RowProblem and column_key stay importable from here, where their users find them;
-# they live in catalog_rows so that catalog_formats can share them without importing this.
+# CatalogError, Product, RowProblem and column_key stay importable from here, where their
+# users find them; they live in catalog_rows so that the format readers can share them.
+__all__ = ["Catalog", "CatalogError", "Product", "RowProblem", "column_key", "decode_text",
+           "load_catalog", "parse_mapping", "sniff_delimiter"]
 
-SKU_ALIASES = ("sku", "variant_sku", "product_sku", "item_sku", "id", "product_id", "handle",
-               "code", "item", "article", "ean", "gtin")
-_DELIMITERS = ",;\t|"
-
-
-class CatalogError(InvalidRequest):
-    """The catalog cannot be read at all (as opposed to a bad row, which is reported)."""
+# The columns a SKU is taken from when there is no `sku` one, most specific first: the
+# first of them with any value in the file is used for every row, and the summary names it.
+SKU_ALIASES = ("sku", "variant_sku", "product_sku", "item_sku", "sku_id", "sku_code",
+               "item_code", "product_code", "article_number", "style_number", "pid",
+               "product_id", "item_id", "uniq_id", "unique_id", "asin", "gtin", "gtin13",
+               "gtin14", "ean", "upc", "isbn", "mpn", "barcode", "id", "handle", "code",
+               "item", "article")
+MAX_CATALOG_BYTES = 256 * 1024 * 1024
 
 
 @dataclass
@@ -42,6 +50,15 @@ class Catalog:
     problems: list[RowProblem] = field(default_factory=list)
     encoding: str = "utf-8"
     delimiter: str = ""
+    sku_column: str = "sku"  # the column each product's SKU was taken from
+    photo_column: str | None = None  # where the format itself keeps each product's photo
+
+    def describe(self) -> str:
+        """The one-line summary the CLI and the batch dialog show."""
+        how = [self.encoding, *([repr(self.delimiter)] if self.delimiter else [])]
+        sku = f", SKU from column {self.sku_column!r}" if self.sku_column != "sku" else ""
+        count = len(self.products)
+        return f"{self.kind}, {count} product{'' if count == 1 else 's'} ({', '.join(how)}){sku}"
 
 
 def parse_mapping(pairs: list[str]) -> dict[str, str]:
@@ -55,23 +72,28 @@ def parse_mapping(pairs: list[str]) -> dict[str, str]:
     return mapping
 
 
-def load_catalog(path: Path, mapping: Mapping[str, str] | None = None) -> Catalog:
+def load_catalog(path: Path, mapping: Mapping[str, str] | None = None, *,
+                 include_nonphysical: bool = False) -> Catalog:
+    """The catalog's products; rows that cannot be used are in `problems`, each with its line.
+
+    `include_nonphysical` keeps what a shop export marks as not a physical product (virtual,
+    downloadable and grouped WooCommerce products, Shopify gift cards and products that need
+    no shipping), which are otherwise reported as skipped."""
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise CatalogError(f"The catalog {str(path)!r} cannot be read ({exc.strerror}).") from exc
-    text, encoding = decode_text(data)
+    text, encoding = decode_text(_read(path))
+    refuse_binary(text)
+    if not text.strip():
+        raise CatalogError(f"The catalog {path.name!r} is empty.")
     sources = {target: column_key(source) for target, source in (mapping or {}).items()}
     suffix = path.suffix.lower()
     stripped = text.lstrip()
     if suffix in (".jsonl", ".ndjson") or (suffix != ".json" and stripped.startswith("{")
                                            and "\n{" in stripped):
-        catalog = _from_records(path, "jsonl", _jsonl_records(text), sources)
+        catalog = _from_records(path, "jsonl", list(jsonl_records(text)), sources)
     elif suffix == ".json" or stripped.startswith(("[", "{")):
-        catalog = _from_records(path, "json", _json_records(text), sources)
+        catalog = _from_records(path, "json", list(json_records(text)), sources)
     else:
-        catalog = _from_csv(path, text, sources)
+        catalog = _from_csv(path, text, sources, include_nonphysical)
     catalog.encoding = encoding
     if catalog.kind in ("shopify", "woocommerce"):
         _apply_mapping(catalog, sources)
@@ -79,71 +101,61 @@ def load_catalog(path: Path, mapping: Mapping[str, str] | None = None) -> Catalo
     return catalog
 
 
-def decode_text(data: bytes) -> tuple[str, str]:
-    """UTF-8 (with or without BOM), UTF-16 with BOM, else Windows-1252, else Latin-1."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="replace"), "utf-8-sig"
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16"), "utf-16"
-    for encoding in ("utf-8", "cp1252"):
-        try:
-            return data.decode(encoding), encoding
-        except UnicodeDecodeError:
-            continue
-    return data.decode("latin-1"), "latin-1"
-
-
-def sniff_delimiter(text: str) -> str:
-    sample = "\n".join(text.splitlines()[:20])
+def _read(path: Path) -> bytes:
     try:
-        return csv.Sniffer().sniff(sample, delimiters=_DELIMITERS).delimiter
-    except csv.Error:
-        header = text.splitlines()[0] if text else ""
-        return max(_DELIMITERS, key=header.count) if header else ","
+        size = path.stat().st_size
+        if size > MAX_CATALOG_BYTES:
+            raise CatalogError(f"The catalog {path.name!r} is {size / 2**20:.0f} MB; split it "
+                               f"into files under {MAX_CATALOG_BYTES // 2**20} MB.")
+        return path.read_bytes()
+    except OSError as exc:
+        raise CatalogError(f"The catalog {str(path)!r} cannot be read "
+                           f"({exc.strerror or exc}).") from None
 
 
 # --- CSV -------------------------------------------------------------------------------
 
 
-def _csv_rows(text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
-    """Rows with the line each starts on (a quoted cell may span lines)."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    start = 1
-    for row in reader:
-        yield start, row
-        start = reader.line_num + 1
-
-
-def _from_csv(path: Path, text: str, sources: dict[str, str]) -> Catalog:
+def _from_csv(path: Path, text: str, sources: dict[str, str],
+              include_nonphysical: bool) -> Catalog:
     if not text.strip():
         raise CatalogError(f"The catalog {path.name!r} is empty.")
     delimiter = sniff_delimiter(text)
-    rows = _csv_rows(text, delimiter)
-    try:
-        _, header = next(rows)
-    except csv.Error as exc:
-        raise CatalogError(f"The catalog {path.name!r} is not a readable CSV ({exc}).") from exc
+    rows = csv_rows(text, delimiter)
+    header: list[str] | None = None
+    for row in rows:
+        if isinstance(row, RowProblem):
+            raise CatalogError(f"The header of {path.name!r} (line {row.line}) {row.message}")
+        if any(cell.strip() for cell in row[1]):
+            header = row[1]
+            break
+    if header is None:
+        raise CatalogError(f"The catalog {path.name!r} is empty.")
     headers = [h.strip() for h in header]
     kind = _csv_kind(headers)
-    records: list[tuple[int, dict[str, str]] | RowProblem] = []
-    try:
-        for line, row in rows:
-            if not any(cell.strip() for cell in row):
-                continue
-            if len(row) != len(headers):
-                records.append(RowProblem(line, f"has {len(row)} cells, the header has "
-                                                f"{len(headers)}; check the quoting."))
-                continue
-            records.append((line, {h: cell.strip() for h, cell in zip(headers, row, strict=True)}))
-    except csv.Error as exc:
-        records.append(RowProblem(line + 1, f"cannot be read as CSV ({exc})."))
+    records: Records = []
+    for row in rows:
+        if isinstance(row, RowProblem):
+            records.append(row)
+            continue
+        line, cells = row
+        if not any(cell.strip() for cell in cells):
+            continue
+        if len(cells) != len(headers):
+            records.append(RowProblem(line, f"has {len(cells)} cells, the header has "
+                                            f"{len(headers)}; check the quoting."))
+            continue
+        records.append((line, {h: cell.strip() for h, cell in zip(headers, cells, strict=True)}))
     catalog = Catalog(path, kind, [], delimiter=delimiter)
     if kind == "shopify":
-        catalog.products, catalog.problems = shopify_products(records)
+        catalog.products, catalog.problems = shopify_products(records, include_nonphysical)
+        catalog.photo_column = "product_photo"
     elif kind == "woocommerce":
-        catalog.products, catalog.problems = woocommerce_products(records)
+        catalog.products, catalog.problems = woocommerce_products(records, include_nonphysical)
+        catalog.photo_column = "images"
     else:
-        catalog.products, catalog.problems = plain_products(records, sources)
+        catalog.products, catalog.problems, catalog.sku_column = \
+            plain_products(records, sources)
     catalog.columns = _columns(catalog.products, [column_key(h) for h in headers])
     return catalog
 
@@ -159,29 +171,45 @@ def _csv_kind(headers: list[str]) -> str:
 
 def plain_products(
     records: Records, sources: dict[str, str],
-) -> tuple[list[Product], list[RowProblem]]:
-    """One product per record, its SKU from the first SKU-like column that has a value.
+) -> tuple[list[Product], list[RowProblem], str]:
+    """One product per record, its SKU from the catalog's SKU column (see `sku_column`).
 
     `sources` maps a column to the column it is taken from ({"sku": "item_code"})."""
-    products: list[Product] = []
     problems: list[RowProblem] = []
+    rows: list[tuple[int, dict[str, str]]] = []
     seen: dict[str, None] = {}
     for record in records:
         if isinstance(record, RowProblem):
             problems.append(record)
             continue
         line, raw = record
-        fields = {column_key(k): _cell(v) for k, v in raw.items()}
+        fields = {column_key(k): str(v).strip() for k, v in raw.items()}
         seen.update(dict.fromkeys(fields))
         fields.update({target: fields.get(source, "") for target, source in sources.items()})
-        sku = next((fields[a] for a in SKU_ALIASES if fields.get(a)), "")
+        rows.append((line, fields))
+    _check_sources(sources, list(seen))
+    column = sku_column([fields for _, fields in rows])
+    products: list[Product] = []
+    for line, fields in rows:
+        sku = fields.get(column, "") if column else ""
         if not sku:
-            problems.append(RowProblem(line, "has no SKU (a sku, id or handle column); map one "
-                                             "with --map sku=COLUMN."))
+            where = f"in column {column!r}" if column else "(a sku, id or pid column)"
+            problems.append(RowProblem(line, f"has no SKU {where}; map one with "
+                                             "--map sku=COLUMN."))
             continue
         products.append(Product(line, sku, {**fields, "sku": sku}))
-    _check_sources(sources, list(seen))
-    return products, problems
+    problems.sort(key=lambda p: p.line)
+    return products, problems, column or "sku"
+
+
+def sku_column(rows: list[dict[str, str]]) -> str | None:
+    """The first SKU-like column with a value in any row, else one whose name ends in sku."""
+    filled = {key for fields in rows for key, value in fields.items() if value}
+    chosen = next((alias for alias in SKU_ALIASES if alias in filled), None)
+    if chosen is None:
+        chosen = next((key for fields in rows for key in fields
+                       if key in filled and key.endswith("sku")), None)
+    return chosen
 
 
 def _check_sources(sources: dict[str, str], columns: list[str]) -> None:
@@ -191,85 +219,9 @@ def _check_sources(sources: dict[str, str], columns: list[str]) -> None:
                            f"{', '.join(columns)}.")
 
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, list):
-        return ", ".join(_cell(v) for v in value)
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    return str(value).strip()
-
-
-# --- JSON ------------------------------------------------------------------------------
-
-
-def _flatten(record: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    flat: dict[str, Any] = {}
-    for key, value in record.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            flat.update(_flatten(value, f"{name}_"))
-        else:
-            flat[name] = value
-    return flat
-
-
-def _json_records(text: str) -> Iterator[tuple[int, dict[str, Any]] | RowProblem]:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise CatalogError(f"The catalog is not valid JSON: {exc.msg} on line {exc.lineno}.") \
-            from exc
-    if isinstance(data, dict):
-        data = next((v for k, v in data.items() if k in ("products", "items", "data")
-                     and isinstance(v, list)), None)
-        if data is None:
-            raise CatalogError("A JSON catalog is a list of products, or an object with a "
-                               "\"products\" list.")
-    lines = _array_item_lines(text) if text.lstrip().startswith("[") else []
-    for index, item in enumerate(data):
-        line = lines[index] if index < len(lines) else index + 1
-        if not isinstance(item, dict):
-            yield RowProblem(line, f"is not a product object (got {type(item).__name__}).")
-        else:
-            yield line, _flatten(item)
-
-
-def _array_item_lines(text: str) -> list[int]:
-    """The line each element of a top-level JSON array starts on."""
-    decoder = json.JSONDecoder()
-    pos = text.index("[") + 1
-    lines: list[int] = []
-    while True:
-        while pos < len(text) and text[pos] in " \t\r\n,":
-            pos += 1
-        if pos >= len(text) or text[pos] == "]":
-            return lines
-        lines.append(text.count("\n", 0, pos) + 1)
-        _, pos = decoder.raw_decode(text, pos)
-
-
-def _jsonl_records(text: str) -> Iterator[tuple[int, dict[str, Any]] | RowProblem]:
-    for line, raw in enumerate(text.splitlines(), start=1):
-        if not raw.strip():
-            continue
-        try:
-            item = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            yield RowProblem(line, f"is not valid JSON ({exc.msg}).")
-            continue
-        if not isinstance(item, dict):
-            yield RowProblem(line, f"is not a product object (got {type(item).__name__}).")
-        else:
-            yield line, _flatten(item)
-
-
-def _from_records(path: Path, kind: str,
-                  records: Iterator[tuple[int, dict[str, Any]] | RowProblem],
-                  sources: dict[str, str]) -> Catalog:
-    products, problems = plain_products(list(records), sources)
-    return Catalog(path, kind, _columns(products, []), products, problems)
+def _from_records(path: Path, kind: str, records: Records, sources: dict[str, str]) -> Catalog:
+    products, problems, column = plain_products(records, sources)
+    return Catalog(path, kind, _columns(products, []), products, problems, sku_column=column)
 
 
 # --- shared ----------------------------------------------------------------------------
@@ -305,11 +257,12 @@ def check_unique_skus(catalog: Catalog) -> None:
     seen: dict[str, int] = {}
     kept: list[Product] = []
     for product in catalog.products:
-        first = seen.setdefault(product.sku.casefold(), product.line)
-        if first != product.line:
+        key = product.sku.casefold()
+        if key in seen:
             catalog.problems.append(RowProblem(product.line, f"repeats SKU {product.sku!r} "
-                                                             f"(first on line {first})."))
+                                                             f"(first on line {seen[key]})."))
             continue
+        seen[key] = product.line
         kept.append(product)
     catalog.products = kept
     catalog.problems.sort(key=lambda p: p.line)

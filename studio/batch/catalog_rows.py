@@ -11,6 +11,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from backends.errors import InvalidRequest
+
+
+class CatalogError(InvalidRequest):
+    """The catalog cannot be read at all (as opposed to a bad row, which is reported)."""
+
 
 @dataclass(frozen=True)
 class Product:
@@ -23,9 +29,11 @@ class Product:
 class RowProblem:
     line: int
     message: str
+    element: int | None = None  # a JSON array's element (from 1): several may share a line
 
     def __str__(self) -> str:
-        return f"line {self.line}: {self.message}"
+        where = f", element {self.element}" if self.element is not None else ""
+        return f"line {self.line}{where}: {self.message}"
 
 
 # Rows as read, each with the line it starts on, or the problem that made it unreadable.

@@ -34,6 +34,7 @@ class BatchSpec:
     budget_usd: float | None = None
     image_column: str | None = None  # product photos: each item's scene is made around one
     fill: float | str | None = None  # the product's share of the frame, or "native"
+    include_nonphysical: bool = False  # keep virtual, downloadable, grouped products
 
     def to_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}

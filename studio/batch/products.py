@@ -1,20 +1,25 @@
 """Catalog rows with a product photo: each item generates its scene around the product.
 
-The image column is found by itself (`image`, `image_path`, `product_image`, Shopify's
-`Image Src`, WooCommerce's `Images`, whose first entry is used) or named with
---image-column. A value is a path (relative to the catalog's folder) or an http(s) URL,
-downloaded once into STUDIO_HOME/product-images. A photo that cannot be had fails only the
-items of its row, with the reason.
+Which column holds the photos is the product-photo mode (`--product-images`): `auto` finds
+it by itself (Shopify's variant photo, `image`, `image_path`, `product_image`, `Image Src`,
+WooCommerce's `Images`, whose first entry is used…), `off` makes every item from its text
+alone, or a column's name. A value is a path (relative to the catalog's folder) or an
+http(s) URL, downloaded once into STUDIO_HOME/cache/product-images. A row without a photo is
+made from its text; a photo that is named but cannot be had fails only the items of its
+row, with the reason.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import re
 import tempfile
 import threading
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,28 +28,75 @@ from backends.types import Backend, GenerationRequest
 from studio import paths
 from studio.batch.catalog import Catalog, column_key
 
-IMAGE_COLUMNS = ("image", "image_path", "product_image", "image_src", "images")
+IMAGE_COLUMNS = ("product_photo", "image", "image_path", "image_url", "image_link",
+                 "product_image", "main_image", "image_src", "images")
+PHOTO_MODES = ("auto", "off")  # or a column's name
 MAX_DOWNLOAD_BYTES = 50 * 1024 * 1024
 DOWNLOAD_TIMEOUT_S = 30.0
 
 
+@dataclass(frozen=True)
+class PhotoChoice:
+    """What the product-photo mode came to for one catalog."""
+
+    column: str | None  # None: every item is made from its text
+    with_photo: int
+    without_photo: int
+    note: str  # one line for the CLI and the batch dialog
+
+
+def product_photo_column(catalog: Catalog, mode: str | None = "auto") -> PhotoChoice:
+    """`auto` (or None), `off`, or a column's name (it must exist)."""
+    mode = (mode or "auto").strip()
+    total = len(catalog.products)
+    if mode.lower() == "off":
+        return PhotoChoice(None, 0, total, "Product photos off: every product is made from "
+                                           "its text.")
+    if mode.lower() == "auto":
+        column = find_image_column(catalog)
+        if column is None:
+            return PhotoChoice(None, 0, total, "")
+    else:
+        column = find_image_column(catalog, mode)
+    with_photo = sum(1 for p in catalog.products if image_value(column, p.fields.get(column, "")))
+    if with_photo == 0 and mode.lower() == "auto":
+        return PhotoChoice(None, 0, total, f"Column {column!r} has no product photos: every "
+                                           "product is made from its text.")
+    note = f"Product photos from column {column!r}: each scene is made around the product"
+    if with_photo < total:
+        note += (f"; {total - with_photo} of {total} products have no photo and are made "
+                 "from their text")
+    return PhotoChoice(column, with_photo, total - with_photo, note + ".")
+
+
 def find_image_column(catalog: Catalog, name: str | None = None) -> str | None:
-    """The column holding product photos: `name` if given (it must exist), else a known one."""
+    """The column holding product photos: `name` if given (it must exist), else the one the
+    catalog's format names, else a known one."""
     if name:
         key = column_key(name)
         if key not in catalog.columns:
-            raise InvalidRequest(f"The catalog has no column {name!r} for --image-column "
+            raise InvalidRequest(f"The catalog has no column {name!r} for --product-images "
                                  f"(columns: {', '.join(catalog.columns)}).")
         return key
+    if catalog.photo_column in catalog.columns:
+        return catalog.photo_column
     return next((c for c in IMAGE_COLUMNS if c in catalog.columns), None)
 
 
 def image_value(column: str, value: str) -> str:
-    """WooCommerce's `Images` lists several, comma-separated: the first is the product."""
+    """The product's one photo: the first of a list (WooCommerce's `Images` "a.jpg, b.jpg",
+    a marketplace's `["http://…", "http://…"]`)."""
     value = value.strip()
+    if value.startswith("["):
+        try:
+            listed = json.loads(value)
+        except (ValueError, RecursionError):
+            listed = None
+        if isinstance(listed, list):
+            value = next((v.strip() for v in listed if isinstance(v, str) and v.strip()), "")
     if column == "images":
         value = value.split(",")[0].strip()
-    return value
+    return re.split(r"\s*[,|;]\s*(?=https?://)", value)[0].strip()
 
 
 def download_image(url: str, cache: Path | None = None,
@@ -81,7 +133,8 @@ def download_image(url: str, cache: Path | None = None,
 
 
 class ProductScenes:
-    """Per item, the backend and request that make its scene around the row's product.
+    """Per item, the backend and request that make its scene around the row's product
+    (or, for a row without a photo, the plain backend and request).
 
     Products are prepared once per SKU (thread-safe); a failure is remembered and raised
     for every item of that SKU as a BackendError, which the runner records as the item's
@@ -103,6 +156,10 @@ class ProductScenes:
             self.placement = Placement(fill=None if fill == "native" else float(fill))
         self._placed: dict[tuple[str, tuple[int, int]], Any] = {}
         self._lock = threading.Lock()
+
+    def has_photo(self, sku: str) -> bool:
+        """False: the row names no photo, and its items are made from the text alone."""
+        return bool(image_value(self.column, self.values.get(sku, "")))
 
     def photo_path(self, sku: str) -> Path:
         value = image_value(self.column, self.values.get(sku, ""))
@@ -139,6 +196,8 @@ class ProductScenes:
                 request: GenerationRequest) -> tuple[Backend, GenerationRequest]:
         from studio.product.scenes import ProductSceneBackend
 
+        if not self.has_photo(sku):  # no photo yet: the product from its text alone
+            return backend, request
         placed = self.placed(sku, (request.width, request.height))
         fields = {name: getattr(request, name) for name in
                   ("negative_prompt", "seed", "count", "model", "steps", "guidance",

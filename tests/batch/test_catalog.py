@@ -160,3 +160,62 @@ def test_sheet_without_a_sku_column_says_how_to_map(tmp_path: Path) -> None:
     catalog = load_catalog(write(tmp_path, "c.csv", "Name,Shade\nTote,tan\n"))
     assert not catalog.products
     assert "--map sku=COLUMN" in str(catalog.problems[0])
+
+
+MARKETPLACE = (  # the shape of a 20,000-row marketplace sheet: no `sku`, a `pid`
+    "uniq_id,crawl_timestamp,product_url,product_name,pid,retail_price,image,brand\n"
+    "c2d766ca982eca8304150849735ffef9,2016-03-25 22:59:23 +0000,http://x/p1,"
+    "Alisha Solid Women's Cycling Shorts,SRTEH2FF9KEDEFGF,999,"
+    "\"[\"\"http://img.x/1.jpeg\"\", \"\"http://img.x/2.jpeg\"\"]\",Alisha\n"
+    "7f7036a6d550aaa89d34c77bd39a5e48,2016-03-25 22:59:23 +0000,http://x/p2,"
+    "FabHomeDecor Fabric Double Sofa Bed,SBEEH3QGU7MFYJFY,32157,,FabHomeDecor\n"
+)
+
+
+@pytest.mark.parametrize("column", ["pid", "uniq_id", "product_id", "item_id", "ASIN", "GTIN",
+                                    "Item Code", "barcode"])
+def test_a_sku_like_column_is_found_by_itself_and_named(tmp_path: Path, column: str) -> None:
+    catalog = load_catalog(write(tmp_path, "c.csv", f"Name,{column}\nTote,T-1\nMug,M-2\n"))
+    assert [p.sku for p in catalog.products] == ["T-1", "M-2"]
+    key = column.lower().replace(" ", "_")
+    assert catalog.sku_column == key
+    assert f"SKU from column {key!r}" in catalog.describe()
+
+
+def test_a_marketplace_sheet_takes_pid_over_its_other_ids(tmp_path: Path) -> None:
+    catalog = load_catalog(write(tmp_path, "flipkart.csv", MARKETPLACE))
+    assert [p.sku for p in catalog.products] == ["SRTEH2FF9KEDEFGF", "SBEEH3QGU7MFYJFY"]
+    assert catalog.sku_column == "pid" and not catalog.problems
+    assert catalog.describe() == "sheet, 2 products (utf-8, ','), SKU from column 'pid'"
+    from studio.batch.products import image_value, product_photo_column
+
+    choice = product_photo_column(catalog)
+    assert (choice.column, choice.with_photo, choice.without_photo) == ("image", 1, 1)
+    assert image_value("image", catalog.products[0].fields["image"]) == "http://img.x/1.jpeg"
+
+
+def test_one_sku_column_for_the_whole_sheet(tmp_path: Path) -> None:
+    """A row with an empty `sku` is reported, not given its `id` while others use `sku`."""
+    catalog = load_catalog(write(tmp_path, "c.csv", "sku,id,title\nA1,1,Tote\n,2,Mug\n"))
+    assert [p.sku for p in catalog.products] == ["A1"]
+    assert str(catalog.problems[0]) == ("line 3: has no SKU in column 'sku'; map one with "
+                                        "--map sku=COLUMN.")
+    assert catalog.describe() == "sheet, 1 product (utf-8, ',')"
+
+
+def test_shopify_gift_cards_and_products_without_shipping_are_skipped_unless_asked(
+        tmp_path: Path) -> None:
+    path = write(tmp_path, "products_export.csv", (
+        "Handle,Title,Option1 Name,Option1 Value,Variant SKU,Variant Requires Shipping,"
+        "Gift Card\n"
+        "card,Gift Card,Denominations,$10,GC-10,FALSE,TRUE\n"
+        "ebook,Style Guide,Title,Default Title,EB-1,FALSE,FALSE\n"
+        "mug,Stone Mug,Title,Default Title,MUG-1,TRUE,FALSE\n"))
+    catalog = load_catalog(path)
+    assert [p.sku for p in catalog.products] == ["MUG-1"]
+    assert [str(p) for p in catalog.problems] == [
+        "line 2: 'Gift Card' (GC-10) is a gift card; --include-nonphysical keeps it.",
+        "line 3: 'Style Guide' (EB-1) is a product that needs no shipping (a download or a "
+        "service); "
+        "--include-nonphysical keeps it."]
+    assert len(load_catalog(path, include_nonphysical=True).products) == 3

@@ -164,3 +164,87 @@ def test_a_lossless_export_keeps_every_product_pixel_through_resize_and_white_sn
     assert (pixels[~inside] == 255).mean() > 0.5  # the scene around it was snapped
     check = product_pixels_check(data, final, placed, "png")
     assert check.passed and check.detail.startswith("product region: largest error 0")
+
+
+SHOPIFY_TEMPLATE = Path(__file__).parent / "data" / "shopify_product_template.csv"
+
+
+def shopify_with_local_photos(folder: Path) -> tuple[Path, Path, Path]:
+    """Shopify's template trimmed to Green S, Blue M, an image-only row and the beanie, its
+    photo URLs swapped for local files (tests download nothing); the beanie has no photo."""
+    png, jpeg = photos(folder / "photos")
+    local = {"cobalt-blue-t-shirt.jpg": "photos/bottle.png", "grey-t-shirt.jpg": "photos/mug.jpg",
+             "green-t-shirt.jpg": "photos/mug.jpg", "tshirts.jpg": "photos/mug.jpg"}
+    with SHOPIFY_TEMPLATE.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    kept = [r for r in rows if r["Variant SKU"] in ("SRT_COT_111", "SRT_COT_222", "HAT_GRY_275")
+            or (r["Handle"] == "example-pants" and not r["Variant SKU"])]
+    kept.insert(0, next(r for r in rows if r["Variant SKU"] == "PNT_DEN_285"))
+    for row in kept:
+        for column in ("Image Src", "Variant Image"):
+            name = row[column].split("/")[-1].split("?")[0]
+            row[column] = local.get(name, "")
+    path = folder / "products_export.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(kept)
+    return path, png, jpeg
+
+
+@pytest.mark.slow
+def test_shopify_variants_use_their_variant_image_and_a_product_without_one_is_made_from_text(
+        tmp_path: Path, studio_home: Path, tiny_sd_path: Path, capsys) -> None:
+    catalog, png, jpeg = shopify_with_local_photos(tmp_path / "shop")
+    out = tmp_path / "export"
+    code = main(["batch", str(catalog), "--template", "{title} in {color}, size {size}",
+                 "--model", str(tiny_sd_path), *TINY, "--out", str(out), "--json"])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "Catalog products_export.csv: shopify, 4 products" in err
+    assert ("Product photos from column 'product_photo': each scene is made around the "
+            "product; 2 of 4 products have no photo and are made from their text.") in err
+    assert_product_kept(out / "SRT_COT_222" / "SRT_COT_222_s1.png", png)  # blue, not grey
+    assert_product_kept(out / "SRT_COT_111" / "SRT_COT_111_s1.png", jpeg)
+    with (out / "manifest.csv").open(encoding="utf-8-sig") as handle:
+        rows = {r["sku"]: r for r in csv.DictReader(handle)}
+    assert set(rows) == {"PNT_DEN_285", "SRT_COT_111", "SRT_COT_222", "HAT_GRY_275"}
+    assert rows["HAT_GRY_275"]["prompt"] == "Example Beanie"
+    assert rows["PNT_DEN_285"]["prompt"] == "Example Jeans, size 28"
+    with Image.open(out / "HAT_GRY_275" / "HAT_GRY_275_s1.png") as made:
+        assert made.size == (64, 64)
+
+
+def test_product_images_off_makes_every_item_from_text(
+        tmp_path: Path, studio_home: Path, tiny_sd_path: Path, capsys) -> None:
+    png, _ = photos(tmp_path / "shop" / "photos")
+    catalog = write_catalog(tmp_path / "shop" / "catalog.csv", [("P-1", "photos/bottle.png")])
+    assert main(["batch", str(catalog), "--template", "{title}", "--product-images", "off",
+                 "--model", str(tiny_sd_path), *TINY, "--dry-run"]) == 0
+    assert "Product photos off: every product is made from its text." in capsys.readouterr().err
+    assert main(["batch", str(catalog), "--template", "{title}", "--image-column", "image",
+                 "--model", str(tiny_sd_path), *TINY, "--dry-run"]) == 0
+    assert "from column 'image'" in capsys.readouterr().err
+    assert main(["batch", str(catalog), "--template", "{title}", "--product-images", "photo",
+                 "--model", str(tiny_sd_path), *TINY, "--dry-run"]) == 2
+    assert "no column 'photo' for --product-images" in capsys.readouterr().err
+    assert main(["batch", str(catalog), "--template", "{title}", "--product-images", "off",
+                 "--fill", "0.5", "--model", str(tiny_sd_path), *TINY, "--dry-run"]) == 2
+    assert "--product-images COLUMN" in capsys.readouterr().err
+
+
+def test_scenes_for_a_row_without_a_photo_are_the_plain_request(tmp_path: Path) -> None:
+    from backends.types import GenerationRequest
+    from studio.batch.products import ProductScenes
+    from tests.batch.fakes import FakeBackend
+
+    photos(tmp_path / "photos")
+    catalog = load_catalog(write_catalog(tmp_path / "c.csv", [("A-1", "photos/bottle.png"),
+                                                               ("B-2", "")]))
+    scenes = ProductScenes(catalog, "image")
+    request = GenerationRequest(prompt="a mug", seed=1, width=64, height=64)
+    backend = FakeBackend()
+    assert (scenes.has_photo("A-1"), scenes.has_photo("B-2")) == (True, False)
+    assert scenes.prepare(backend, "B-2", request) == (backend, request)
+    made_backend, made_request = scenes.prepare(backend, "A-1", request)
+    assert made_backend is not backend and made_request.init_image is not None

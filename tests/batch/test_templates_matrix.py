@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from backends.errors import InvalidRequest
 from studio.batch.catalog import load_catalog
@@ -84,3 +86,62 @@ def test_estimate_text() -> None:
     assert "about 1 h 01 min" in Estimate(120, 4.8, 3700, "x", "y").describe()
     assert "unknown" in Estimate(1, 0, None, "x", "y").describe()
     assert format_duration(75) == "1 min 15 s"
+
+
+@pytest.mark.parametrize("text,values,expected", [
+    ("{title} by {vendor}, product photo", {"title": "Title"}, "Title, product photo"),
+    ("{title} by {vendor}, product photo", {"title": "Tee", "vendor": "Acme"},
+     "Tee by Acme, product photo"),
+    ("{title} in {color} by {vendor}", {"title": "Beanie", "vendor": "Acme"}, "Beanie by Acme"),
+    ("{title} in {color} by {vendor}", {"title": "Beanie"}, "Beanie"),
+    ("a {color} {title}", {"title": "tee"}, "a tee"),  # an adjective: the words around stay
+    ("{title} ({color})", {"title": "tee"}, "tee"),
+    ("{title} - {color} | studio", {"title": "tee"}, "tee | studio"),
+    ("{title}, size {size}, {color}", {"title": "tee", "color": "red"}, "tee, red"),
+    ("{title}, Size: {size}", {"title": "tee"}, "tee"),
+    ("{title} with a {logo}, studio", {"title": "tee"}, "tee, studio"),
+    ("{title} in {color} and {material}, studio", {"title": "tee", "color": "red"},
+     "tee in red, studio"),
+    ("{title} in {color} and {material}, studio", {"title": "tee", "material": "wool"},
+     "tee in wool, studio"),
+    ("{title} in {color} and {material}, studio", {"title": "tee"}, "tee, studio"),
+    ("{color} and {material} {title}", {"title": "tee", "color": "red"}, "red tee"),
+    ("sand and sea behind {title} {color}", {"title": "tee"}, "sand and sea behind tee"),
+    ("{title} made of {material}", {"title": "tee", "material": " "}, "tee"),
+])
+def test_empty_fields_take_their_lead_in_words_and_punctuation(
+        text: str, values: dict[str, str], expected: str) -> None:
+    known = ["title", "vendor", "color", "size", "material", "logo"]
+    assert Template.parse(text, known).render(values) == expected
+
+
+def test_tidying_keeps_what_the_template_wrote() -> None:
+    known = ["title", "color"]
+    assert Template.parse("{title}: {color}; studio (soft light)", known).render(
+        {"title": "tee", "color": "red"}) == "tee: red; studio (soft light)"
+    assert Template.parse("photo of {title} on {color}", known).render({"title": "tee"}) == \
+        "photo of tee"
+    assert Template.parse("{title}", known).render({"title": "tee"}, ["in a {kitchen}"]) == \
+        "tee, in a {kitchen}"
+
+
+template_words = st.sampled_from(["a", "the", "by", "in", "with", "and", "photo", "studio",
+                                  ",", ", ", " - ", " | ", "(", ")", ": ", "size", "on"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(pieces=st.lists(st.one_of(template_words, st.sampled_from(["{title}", "{color}",
+                                                                  "{vendor}"])),
+                       min_size=1, max_size=10),
+       values=st.fixed_dictionaries({name: st.sampled_from(["", " ", "Red", "Acme Co"])
+                                     for name in ("title", "color", "vendor")}))
+def test_any_template_renders_without_dangling_punctuation_and_keeps_every_value(
+        pieces: list[str], values: dict[str, str]) -> None:
+    text = " ".join(pieces)
+    prompt = Template.parse(text, ["title", "color", "vendor"]).render(values)
+    assert "  " not in prompt and ",," not in prompt.replace(" ", "")
+    assert prompt == prompt.strip() and not prompt.startswith((",", ";", "|", "-"))
+    assert not prompt.endswith((",", ";", "|", "-", ":"))
+    for name in ("title", "color", "vendor"):
+        if values[name].strip() and f"{{{name}}}" in text:
+            assert values[name] in prompt
