@@ -6,7 +6,7 @@ import io
 import json
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PIL import Image, ImageChops, ImageCms, ImageOps, PngImagePlugin
 
@@ -14,6 +14,9 @@ from backends.errors import InvalidRequest
 from backends.types import MAX_SIDE, SIDE_MULTIPLE
 from studio.library.xmp import PNG_XMP_KEY, Disclosure
 from studio.paths import resources_dir
+
+if TYPE_CHECKING:
+    from studio.batch.upscale import Upscaled
 
 FITS = ("pad", "crop", "resize")
 PRODUCT_JPEG_QUALITY = 95
@@ -58,30 +61,53 @@ class OutputPreset:
         return side(self.width * scale), side(self.height * scale)
 
     def final_with_product(self, scene: Image.Image, placed: Any) -> Image.Image:
-        """The export built at its final size: the scene brought to the preset (resampled,
-        white-snapped), then the product placed at this size composited over it, so the
-        product's pixels are the photo's, untouched by resampling or the white snap."""
+        """The export built at its final size: the scene brought to the preset (upscaled,
+        resampled, white-snapped), then the product placed at this size composited over it,
+        so the product's pixels are the photo's, untouched by any of that."""
         from studio.product.compositing import composite_product
 
         return composite_product(self.apply(scene), placed)
 
     def apply(self, image: Image.Image) -> Image.Image:
         """The image at exactly width × height, on the background, in RGB."""
+        return self.fit_scene(image)[0]
+
+    def fit_scene(self, image: Image.Image) -> tuple[Image.Image, Upscaled]:
+        """The image at exactly width × height, on the background, in RGB, and how it was
+        enlarged: by a fetched super-resolution model when one is there and the image is
+        smaller than the preset needs, then the Lanczos fit (studio/batch/upscale.py)."""
+        from studio.batch.upscale import needed_scale, upscale_scene
+
+        image = self.flatten(image)
+        size = (self.width, self.height)
+        if image.size == size:  # already fitted (and snapped, if pure white): left alone
+            scale = 1.0
+        else:
+            scale = needed_scale(image.size, size, self.fit)
+        image, upscaled = upscale_scene(image, scale)
+        return self.resample(image), upscaled
+
+    def flatten(self, image: Image.Image) -> Image.Image:
+        """RGB, with any transparency laid on the preset's background."""
         background = hex_colour(self.background)
         if image.mode in ("RGBA", "LA", "P"):
             rgba = image.convert("RGBA")
             flat = Image.new("RGB", rgba.size, background)
             flat.paste(rgba, mask=rgba.getchannel("A"))
-            image = flat
-        else:
-            image = image.convert("RGB")
+            return flat
+        return image.convert("RGB")
+
+    def resample(self, image: Image.Image) -> Image.Image:
+        """An RGB image fitted to width × height with Lanczos, then white-snapped."""
+        background = hex_colour(self.background)
         size = (self.width, self.height)
-        if self.fit == "crop":
-            image = ImageOps.fit(image, size, Image.Resampling.LANCZOS)
-        elif self.fit == "resize":
-            image = image.resize(size, Image.Resampling.LANCZOS)
-        else:
-            image = ImageOps.pad(image, size, Image.Resampling.LANCZOS, color=background)
+        if image.size != size:
+            if self.fit == "crop":
+                image = ImageOps.fit(image, size, Image.Resampling.LANCZOS)
+            elif self.fit == "resize":
+                image = image.resize(size, Image.Resampling.LANCZOS)
+            else:
+                image = ImageOps.pad(image, size, Image.Resampling.LANCZOS, color=background)
         if self.pure_white:
             image = snap_to_white(image, self.white_threshold)
         return image

@@ -61,14 +61,16 @@ def check_mask(mask: Image.Image) -> Image.Image:
 
 def product_mask(photo: ProductPhoto, mask_path: str | Path | None = None) -> tuple[
         Image.Image, str]:
-    """The mask for `photo` and where it came from: 'file', 'alpha' or 'auto'."""
+    """The mask for `photo` and the method that made it: 'file', 'alpha', 'model:<name>' (a
+    fetched cut-out model) or 'grabcut' (the offline fallback)."""
     if mask_path is not None:
         return load_mask(mask_path, photo), "file"
     if photo.alpha is not None:
         return check_mask(mask_from_alpha(photo.alpha)), "alpha"
-    from studio.product.segment import auto_mask
+    from studio.product.cutout import automatic_mask
 
-    return check_mask(auto_mask(photo.image)), "auto"
+    mask, method = automatic_mask(photo.image)
+    return check_mask(mask), method
 
 
 def bounding_box(mask: Image.Image) -> tuple[int, int, int, int]:

@@ -24,7 +24,9 @@ from studio.product.masks import binarize
 from studio.product.placement import Placement
 
 VERSION = 1
-MASK_ORIGINS = ("alpha", "auto", "file", "painted")
+# How a project's mask was made; "model:<name>" names a cut-out model. "auto" is GrabCut in
+# projects saved before the methods were named.
+MASK_ORIGINS = ("alpha", "auto", "file", "grabcut", "painted")
 
 
 def products_dir() -> Path:
@@ -47,7 +49,7 @@ class ProductProject:
 
 def save_project(project: ProductProject, root: Path | None = None) -> Path:
     """Write (or overwrite) the project's folder; return it."""
-    if project.mask_origin not in MASK_ORIGINS:
+    if project.mask_origin not in MASK_ORIGINS and not project.mask_origin.startswith("model:"):
         raise InvalidRequest(f"Unknown mask origin {project.mask_origin!r}.")
     folder = (root or products_dir()) / project.key
     photo = project.photo.image.copy()

@@ -52,7 +52,7 @@ def test_a_jpeg_comes_out_in_three_scenes_with_the_product_untouched(
     assert [line["prompt"] for line in lines] == ["on a marble counter", "in a café",
                                                   "on a pure white sweep"]
     project = find_project(load_product_photo(path))
-    assert project is not None and project.mask_origin == "auto"
+    assert project is not None and project.mask_origin == "grabcut"
     for line in lines:
         assert line["latency_s"] > 0 and line["cost_usd"] > 0 and line["seed"] == 9
         _assert_product_kept(line["library_path"], path, project.mask, fill=0.8)

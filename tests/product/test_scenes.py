@@ -119,7 +119,7 @@ def test_a_catalog_row_image_goes_through_the_same_flow(tmp_path: Path, loop) ->
     path = tmp_path / "row-17.jpg"
     image.save(path, quality=92)
     placed, origin = prepare_product(path, (128, 128))
-    assert origin == "auto" and placed.size == (128, 128)
+    assert origin == "grabcut" and placed.size == (128, 128)
     (outcome,) = generate_product_scenes(placed, ["studio shot"], [1], NoiseBackend(), loop)
     assert _exact(outcome.result.images[0].image, placed)
     truth.save(tmp_path / "mask.png")

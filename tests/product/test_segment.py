@@ -26,7 +26,7 @@ def test_a_jpeg_without_transparency_is_segmented_on_import() -> None:
     buffer = io.BytesIO()
     photo.save(buffer, format="JPEG", quality=90)
     mask, origin = product_mask(decode_product_photo(buffer.getvalue()))
-    assert origin == "auto" and iou(mask, truth) >= 0.9
+    assert origin == "grabcut" and iou(mask, truth) >= 0.9
 
 
 def test_the_same_photo_gives_the_same_mask() -> None:

@@ -77,7 +77,7 @@ def test_scenes_from_the_window_land_in_the_gallery_with_the_product_kept(
     photo.save(path, quality=92)
     window.params_panel.steps_spin.setValue(1)
     dialog = window.open_product_dialog()
-    assert dialog.load_photo(path) and dialog.mask_origin == "auto"
+    assert dialog.load_photo(path) and dialog.mask_origin == "grabcut"
     dialog.scenes_edit.setPlainText("on a marble counter")
     with qtbot.waitSignal(window.context.jobs.finished, timeout=WAIT_MS) as finished:
         assert dialog.generate() == 1
