@@ -108,9 +108,13 @@ def energy_price_for(settings: Settings) -> Any:
 
 def _build_local(settings: Settings) -> Backend:
     from backends.local import LocalBackend
+    from studio.costs.stats import local_run_history
 
+    library = settings.library_path()
+    # Past runs (the window's, the CLI's, earlier sessions') make the first estimate measured.
     return LocalBackend(settings.local.model, device=settings.local.device,
-                        energy=energy_price_for(settings))
+                        energy=energy_price_for(settings),
+                        history=lambda: local_run_history(library))
 
 
 def _local_setup_problem(settings: Settings) -> str:

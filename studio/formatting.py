@@ -9,21 +9,38 @@ import math
 
 EMPTY = "—"
 SHORT_PROMPT_CHARS = 48
+# Below this an amount reads "< $0.0001": its digits would be noise, not a price.
+TRACE_USD = 0.0001
+# From here on cents are enough.
+SMALL_USD = 0.10
 
 
 def format_usd(usd: float | None) -> str:
-    """Dollars with enough digits to tell small amounts apart: local runs cost fractions
-    of a cent, and "$0.00" would hide the difference a designer is comparing."""
-    if usd is None:
+    """Dollars with the digits that mean something: "< $0.0001" for a trace, two significant
+    digits under ten cents (local runs cost fractions of a cent, and "$0.00" would hide the
+    difference a designer is comparing), cents from ten cents up. One wording for the
+    Generate button, the gallery badges, the loupe, the status bar and the CLI."""
+    if usd is None or math.isnan(usd):
         return EMPTY
     if usd <= 0:
         return "$0.00"
-    if usd >= 1:
+    if math.isinf(usd):
+        return "$∞"
+    if usd < TRACE_USD:
+        return f"< ${TRACE_USD:.4f}"
+    if usd >= SMALL_USD:
         return f"${usd:,.2f}"
-    if usd >= 0.01:
-        return f"${usd:.3f}"
-    digits = min(8, 1 - math.floor(math.log10(usd)))
-    return f"${usd:.{digits}f}"
+    # Two significant digits, but never fewer than cents ("$0.04", not "$0.040").
+    digits = max(2, 1 - math.floor(math.log10(usd)))
+    text = f"{usd:.{digits}f}"
+    whole, _, fraction = text.partition(".")
+    fraction = fraction.rstrip("0").ljust(2, "0")
+    return f"${whole}.{fraction}"
+
+
+def format_usd_compact(usd: float | None) -> str:
+    """format_usd for a badge: "<$0.0001" without the space."""
+    return format_usd(usd).replace("< $", "<$")
 
 
 def format_seconds(seconds: float) -> str:
@@ -34,6 +51,20 @@ def format_seconds(seconds: float) -> str:
         return f"{seconds:.1f} s"
     minutes, rest = divmod(round(seconds), 60)
     return f"{minutes} min {rest:02d} s"
+
+
+def per_image_seconds(run_total_s: float, images_in_run: int) -> float:
+    """One image's own share of its run: the run's seconds split evenly over its images
+    (backends time a run, not each image inside one batched call)."""
+    return max(0.0, run_total_s) / max(1, images_in_run)
+
+
+def format_share_seconds(run_total_s: float, images_in_run: int) -> str:
+    """"1.20 s each · 4.80 s run" for a run of several images; the run's seconds for one."""
+    if images_in_run <= 1:
+        return format_seconds(max(0.0, run_total_s))
+    each = per_image_seconds(run_total_s, images_in_run)
+    return f"{format_seconds(each)} each · {format_seconds(run_total_s)} run"
 
 
 def format_duration(seconds: float) -> str:

@@ -17,7 +17,14 @@ from backends.families import (
     with_generic_defaults,
 )
 from backends.local.calls import prepare_call
-from backends.local.cost import EnergyPrice, ThroughputMemory, energy_cost
+from backends.local.cost import (
+    EnergyPrice,
+    History,
+    ThroughputMemory,
+    energy_cost,
+    estimate_energy,
+)
+from backends.local.device_probe import name_of_choice, probe_device
 from backends.local.energy import EnergyReading, PowerReader, PowerSampler, default_meter
 from backends.local.hub import identify_hub_model
 from backends.local.loras import apply_loras
@@ -76,9 +83,12 @@ class LocalBackend:
     def __init__(self, default_model: str = "", *, device: str | None = None,
                  energy: EnergyPrice | None = None, previews: bool = True,
                  preview_every_s: float = PREVIEW_EVERY_S,
-                 power_meter: Callable[[str], PowerReader | None] | None = None) -> None:
+                 power_meter: Callable[[str], PowerReader | None] | None = None,
+                 history: History | None = None) -> None:
         """`power_meter(device)` gives a power reader for a run (NVML on CUDA by default);
-        None from it means no meter, and the configured or typical wattage is used."""
+        None from it means no meter, and the configured or typical wattage is used.
+        `history()` gives the library's past local runs, read on the first estimate so
+        estimates use measured throughput from the first click."""
         self.default_model = default_model
         self._power_meter = power_meter or default_meter
         self._measured_watts: dict[str, float] = {}
@@ -88,31 +98,32 @@ class LocalBackend:
         self._preferred_device = device
         self._device_choice: Any = None
         self._cache = PipelineCache()
-        self._throughput = ThroughputMemory()
+        self._throughput = ThroughputMemory(history)
         self._lock = threading.Lock()
 
     def describe(self) -> BackendInfo:
         missing = local_dependencies_missing()
         if missing:
-            return BackendInfo(self.name, "Local GPU", "unavailable", False,
+            return BackendInfo(self.name, "Local", "unavailable", False,
                                missing_dependencies_message(missing))
-        device = self._device_choice.label if self._device_choice else "detected on first run"
+        # What a run really used once there was one; until then the cheap forecast.
+        device = (name_of_choice(self._device_choice.label) if self._device_choice
+                  else probe_device(self._preferred_device).name)
         loaded = self._cache.loaded
         detail = f"{loaded.source.display_name} loaded" if loaded else "no model loaded yet"
-        return BackendInfo(self.name, "Local GPU", device, True, detail)
+        return BackendInfo(self.name, "Local", device, True, detail)
 
     def estimate_cost(self, request: GenerationRequest) -> Cost:
-        device = self._device_choice.device if self._device_choice else (
-            self._preferred_device or "cuda")
-        seconds, measured = self._throughput.estimate(
-            (request.model or self.default_model, device), _work(self._with_defaults(request)))
-        how_long = "Energy for about" if measured else "Energy for a guessed"
-        watts = self._measured_watts.get(device)
-        cost = energy_cost(seconds, device, self.energy, estimated=True, how_long=how_long,
-                           measured_watts=watts, measured_how="measured on the last run")
-        if not measured:
-            cost = Cost(cost.usd, cost.basis + " (no run measured yet)", estimated=True)
-        return cost
+        # The device a run will use: the one chosen by a run, else the forecast the status
+        # bar shows too, so the label and the estimate never disagree.
+        device = (self._device_choice.device if self._device_choice
+                  else probe_device(self._preferred_device).device)
+        model = _display_name(request.model or self.default_model)
+        loaded = self._cache.loaded
+        return estimate_energy(
+            self._throughput, model, device, _work(self._with_defaults(request)), self.energy,
+            loaded=loaded is not None and loaded.source.display_name == model,
+            measured_watts=self._measured_watts.get(device))
 
     def generate(
         self,
@@ -263,8 +274,8 @@ class LocalBackend:
         inference_s = clock["last_step"] - started
         timings = Timings(load_s=load_s, queue_s=queue_s, inference_s=inference_s,
                           decode_s=finished - clock["last_step"], total_s=finished - submitted)
-        self._throughput.record((request.model, device.device),
-                                inference_s + timings.decode_s, _work(request))
+        self._throughput.record((source.display_name, device.device),
+                                inference_s + timings.decode_s, _work(request), load_s)
         busy_s = load_s + inference_s + timings.decode_s
         reading = sampler.stop() if sampler is not None else None
         watts = _usable_watts(reading, sampler)
@@ -290,6 +301,14 @@ def _usable_watts(reading: EnergyReading | None, sampler: PowerSampler | None) -
     if reading is None or sampler is None or sampler.failed or reading.seconds <= 0:
         return None
     return reading.average_watts
+
+
+def _display_name(model: str) -> str:
+    """The name runs are recorded under (a hub id, a folder or file name)."""
+    try:
+        return resolve(model).display_name
+    except BackendError:
+        return model
 
 
 def _latents_input(pipeline: Any) -> list[str]:

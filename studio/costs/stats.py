@@ -7,11 +7,16 @@ linearly between the nearest ranks, as numpy's default does.
 
 from __future__ import annotations
 
+import json
 import math
+import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
+
+from studio.library.store import DATABASE_NAME
 
 PARTS = ("load_s", "queue_s", "network_s", "inference_s", "decode_s")
 
@@ -111,3 +116,47 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
         lines.append("  ".join(cells).rstrip())
     lines.insert(1, "  ".join("-" * width for width in widths))
     return "\n".join(lines)
+
+
+# Enough recent runs to learn every model in use; older ones describe older drivers.
+HISTORY_RUNS = 500
+
+
+def local_run_history(library_root: Path, limit: int = HISTORY_RUNS) -> list[dict[str, Any]]:
+    """The library's latest local runs, oldest first, with what throughput is learned from
+    (model, device, steps, size, count, mode, strength, load, inference and decode seconds).
+
+    Read-only and forgiving: a library that is missing, locked or damaged gives no history
+    (estimates then say no run was measured) rather than an error in the Generate button.
+    """
+    database = Path(library_root) / DATABASE_NAME
+    if not database.is_file():
+        return []
+    try:
+        conn = sqlite3.connect(f"{database.resolve().as_uri()}?mode=ro", uri=True, timeout=2)
+    except sqlite3.Error:
+        return []
+    try:
+        conn.row_factory = sqlite3.Row
+        rows = conn.execute(
+            "SELECT model, device, mode, steps, width, height, count, load_s, inference_s, "
+            "decode_s, request_json FROM runs WHERE backend = 'local' "
+            "ORDER BY created_at DESC LIMIT ?", [limit]).fetchall()
+    except sqlite3.Error:
+        return []
+    finally:
+        conn.close()
+    history = []
+    for row in reversed(rows):
+        run = {key: row[key] for key in row.keys() if key != "request_json"}
+        run["strength"] = _strength(row["request_json"])
+        history.append(run)
+    return history
+
+
+def _strength(request_json: str | None) -> float:
+    try:
+        value = json.loads(request_json or "{}").get("strength", 1.0)
+        return float(value) if value is not None else 1.0
+    except (ValueError, TypeError, AttributeError):
+        return 1.0

@@ -2,7 +2,11 @@
 with progress, pause, resume and cancel. All the work is the core's (studio.batch), and
 every image goes through the app's generation loop, so the daily cap, the session totals
 and the gallery (through the library's notifications) see batch images like any other;
-this only collects the choices and shows the events."""
+this only collects the choices and shows the events.
+
+Model, size and steps are shown and editable (`generation_fields.py`), starting from the main
+panel's values. Pause and Cancel answer at once: the button changes, and the status says
+what they wait for (the images in flight) until nothing is."""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -32,7 +36,7 @@ from PySide6.QtWidgets import (
 
 from backends.errors import BackendError, InvalidRequest
 from backends.types import GenerationRequest, random_seed
-from studio.backend_kinds import commercial_use_warning, request_model
+from studio.backend_kinds import commercial_use_warning, kind
 from studio.batch.catalog import load_catalog, parse_mapping
 from studio.batch.export import Exporter, check_new_output
 from studio.batch.matrix import Axis
@@ -40,7 +44,8 @@ from studio.batch.plan import BatchSpec, PreparedBatch, estimate_batch, prepare_
 from studio.batch.presets import get_preset, marketplace_presets
 from studio.batch.runner import BatchEvent, BatchRunner, RunnerConfig, Summary
 from studio.batch.store import BatchStore
-from studio.formatting import format_duration
+from studio.formatting import format_duration, format_usd
+from studio.ui.batch.generation_fields import GenerationFields, GenerationValues
 from studio.ui.batch.results import BatchResults
 
 
@@ -64,6 +69,10 @@ class BatchDialog(QDialog):
         self.summary: Summary | None = None
         self._thread: threading.Thread | None = None
         self._job_id: int | None = None  # the job running or last run
+        self._stopping = ""  # "pause" or "cancel" while waiting for images in flight
+        # While pausing or cancelling, how many images are still in flight, read twice a second.
+        self._waiting = QTimer(self, interval=500)
+        self._waiting.timeout.connect(self._show_waiting)
         self._bridge = _Bridge()
         self._bridge.event.connect(self._on_event)
         self._bridge.finished.connect(self._on_finished)
@@ -82,6 +91,9 @@ class BatchDialog(QDialog):
         self.axes_edit = QPlainTextEdit(placeholderText="background=white studio|marble counter")
         self.axes_edit.setMaximumHeight(70)
         self.seeds_spin = QSpinBox(minimum=1, maximum=16, value=1)
+        self.generation = GenerationFields()
+        self.generation.set_values(GenerationValues.from_settings(self._settings()),
+                                   self._settings().backend)
         self.preset_combo = QComboBox()
         self.preset_combo.addItem("Keep the generated size (PNG)", None)
         for preset in marketplace_presets().values():
@@ -104,6 +116,7 @@ class BatchDialog(QDialog):
         form.addRow("Negative template", self.negative_edit)
         form.addRow("Axes (one a line)", self.axes_edit)
         form.addRow("Seeds per combination", self.seeds_spin)
+        form.addRow("Model · size · steps", self.generation)
         form.addRow("Output preset", self.preset_combo)
         form.addRow("Export to", self.out_edit)
 
@@ -141,10 +154,27 @@ class BatchDialog(QDialog):
     def _settings(self) -> Any:
         return self.context.settings.settings
 
-    def _spec(self) -> BatchSpec:
+    def panel_values(self, panel: Any) -> GenerationValues:
+        """The main window's parameters panel as the batch's starting values."""
+        return GenerationValues.from_panel(panel, self._settings())
+
+    def use_main_panel(self, values: GenerationValues) -> None:
+        """Start from the main panel's values (when no batch is running)."""
+        if self.runner is None:
+            self.generation.set_values(values, self._settings().backend)
+
+    def _chosen_settings(self) -> Any:
+        """The settings with the model chosen here (for the licence warning)."""
+        settings = self._settings()
+        model = self.generation.values().model
+        return kind(settings.backend).with_model(settings, model) if model else settings
+
+    def spec(self) -> BatchSpec:
+        """What the job will store and run, from the fields as they are."""
         settings = self._settings()
         preset_name = self.preset_combo.currentData()
-        width, height = settings.default_width, settings.default_height
+        values = self.generation.values()
+        width, height = values.width, values.height
         if preset_name:
             width, height = get_preset(preset_name).generation_size(max(width, height))
         axes = [Axis.parse(line) for line in self.axes_edit.toPlainText().splitlines()
@@ -155,13 +185,11 @@ class BatchDialog(QDialog):
             template=self.template_edit.text(), negative=self.negative_edit.text(),
             axes=[(a.name, list(a.values)) for a in axes], seeds=self.seeds_spin.value(),
             base_seed=random_seed(), preset=preset_name, mapping=parse_mapping(pairs),
-            request={"model": request_model(settings), "steps": settings.default_steps,
-                     "guidance": settings.default_guidance, "width": width, "height": height,
-                     "scheduler": None},
+            request={**values.request_fields(), "width": width, "height": height},
             settings=dataclasses.asdict(settings))
 
     def _prepare(self) -> PreparedBatch:
-        spec = self._spec()
+        spec = self.spec()
         if not spec.catalog:
             raise InvalidRequest("Pick a catalog first.")
         catalog = load_catalog(Path(spec.catalog), spec.mapping)
@@ -180,8 +208,10 @@ class BatchDialog(QDialog):
             self.preview_text.setPlainText(str(exc))
             self.start_button.setEnabled(False)
             return None
-        warning = commercial_use_warning(self._settings())
+        warning = commercial_use_warning(self._chosen_settings())
+        size = (request.width, request.height)
         lines = [*([f"⚠ {warning}", ""] if warning else []),
+                 self.generation.values().describe(size),
                  f"{prepared.catalog.kind}: {len(prepared.catalog.products)} products",
                  *(f"skipped {p}" for p in prepared.catalog.problems), "",
                  *prepared.preview(), "", estimate.describe()]
@@ -204,7 +234,7 @@ class BatchDialog(QDialog):
         except BackendError as exc:
             self.status.setText(str(exc))
             return None
-        warning = commercial_use_warning(self._settings())
+        warning = commercial_use_warning(self._chosen_settings())
         if warning and not self._confirm_licence(warning):
             self.status.setText("Not started: the model's licence does not allow commercial "
                                 "use. Choose another model in Settings, or start anyway.")
@@ -238,9 +268,12 @@ class BatchDialog(QDialog):
             on_event=self._bridge.event.emit)
         self.progress.setRange(0, info.total)
         self.progress.setValue(info.counts["done"])
+        self._stopping = ""
         self.start_button.setEnabled(False)
         self.pause_button.setEnabled(True)
+        self.pause_button.setText("Pause")
         self.cancel_button.setEnabled(True)
+        self.cancel_button.setText("Cancel")
         self.status.setText(f"Batch job {job_id} running…")
         self._job_id = job_id
         self.results.set_job(job_id)
@@ -253,42 +286,91 @@ class BatchDialog(QDialog):
         self._thread.start()
 
     def toggle_pause(self) -> None:
-        if self.runner is None:
+        if self.runner is None or self._stopping == "cancel":
             return
         if self.runner.paused:
             self.runner.resume()
+            self._stopping = ""
+            self._waiting.stop()
             self.pause_button.setText("Pause")
+            self.status.setText(f"Batch job {self._job_id} running again…")
         else:
             self.runner.pause()
+            self._stopping = "pause"
             self.pause_button.setText("Resume")
-            self.status.setText("Paused: images in progress finish, no new one starts.")
+            self._show_waiting()
+            self._waiting.start()
 
     def cancel(self) -> None:
-        if self.runner is not None:
-            self.runner.resume()
-            self.runner.cancel.cancel()
+        if self.runner is None:
+            return
+        self.runner.resume()
+        self.runner.cancel.cancel()
+        if self._stopping != "cancel":
+            self._stopping = "cancel"
+            self.cancel_button.setEnabled(False)
+            self.cancel_button.setText("Cancelling…")
+            self.pause_button.setEnabled(False)
+            self._show_waiting()
+            self._waiting.start()
+
+    def in_flight(self) -> int:
+        """Images of this job being generated now (started, not yet recorded)."""
+        if self._job_id is None:
+            return 0
+        try:
+            return self.store.job(self._job_id).counts.get("running", 0)
+        except (LookupError, OSError, ValueError):
+            return 0
+
+    def _show_waiting(self) -> None:
+        """What Pause or Cancel is waiting for, until nothing is left in flight."""
+        if not self._stopping:
+            self._waiting.stop()
+            return
+        count = self.in_flight()
+        doing = "Pausing" if self._stopping == "pause" else "Cancelling"
+        if count:
+            images = "1 image" if count == 1 else f"{count} images"
+            self.status.setText(f"{doing} — waiting for {images} in flight to finish; "
+                                "no new image starts.")
+        elif self._stopping == "pause":
+            self.status.setText("Paused: nothing in flight. Resume to go on, or Cancel.")
+            self._waiting.stop()
+        else:
+            self.status.setText("Cancelling — nothing in flight; finishing up.")
 
     def _on_event(self, event: BatchEvent) -> None:
         self.progress.setValue(event.done)
-        eta = format_duration(event.eta_s) if event.eta_s is not None else "…"
-        self.status.setText(f"{event.done}/{event.total} · {event.failed} failed · "
-                            f"${event.spent_usd:.4f} · ETA {eta}"
-                            + (f"\n{event.message}" if event.kind != "progress" else ""))
         if self.results.job_id() == self._job_id:
             self.results.refresh()
+        if self._stopping:  # the status says what Pause or Cancel waits for
+            self._show_waiting()
+            return
+        eta = format_duration(event.eta_s) if event.eta_s is not None else "…"
+        self.status.setText(f"{event.done}/{event.total} · {event.failed} failed · "
+                            f"{format_usd(event.spent_usd)} · ETA {eta}"
+                            + (f"\n{event.message}" if event.kind != "progress" else ""))
 
     def _on_finished(self, summary: Summary) -> None:
         self.summary = summary
         self.runner = None
+        self._stopping = ""
+        self._waiting.stop()
+        self.cancel_button.setText("Cancel")
         self.results.reload_jobs()
         self.pause_button.setEnabled(False)
         self.pause_button.setText("Pause")
         self.cancel_button.setEnabled(False)
         self.start_button.setEnabled(True)
+        if summary.state == "busy":  # another window or `studio batch --resume` holds it
+            self.status.setText(f"Batch job {summary.job_id} was not resumed: "
+                                f"{summary.message}")
+            return
         failures = "".join(f"\nfailed {s} {v}: {r}" for s, v, r in summary.failures[:5])
         self.status.setText(f"Batch job {summary.job_id} {summary.state}: {summary.done}/"
                             f"{summary.total} images, {summary.failed} failed, "
-                            f"${summary.spent_usd:.4f}{failures}"
+                            f"{format_usd(summary.spent_usd)}{failures}"
                             + (f"\n{summary.message}" if summary.message else ""))
 
     def wait(self, timeout: float | None = None) -> None:

@@ -8,12 +8,14 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QRectF, QS
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette, QPen, QPixmap
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
+from studio.formatting import format_usd_compact, per_image_seconds
 from studio.library import ImageRecord
 from studio.ui.gallery.model import MissingRole, RecordRole
 
 TILE_SIZE = 176
 _MARGIN = 4
 _BADGE_PAD = 3
+_BADGE_GAP = 9  # the badges' insets from the tile's edges and a little air
 _STAR = "★"
 _BADGE_BACK = QColor(0, 0, 0, 170)
 _BADGE_TEXT = QColor(255, 255, 255)
@@ -21,9 +23,15 @@ _STAR_COLOUR = QColor(255, 196, 0)
 _BADGE_CACHE = 1024
 
 
-def latency_badge(record: ImageRecord) -> str:
-    """The run's total seconds, short enough for a tile: "0.8 s", "12 s", "2 m 05 s"."""
-    seconds = max(0.0, record.latency_s)
+def images_in_run(record: ImageRecord) -> int:
+    try:
+        return max(1, int(record.request.get("count", 1) or 1))
+    except (TypeError, ValueError):
+        return 1
+
+
+def _short_seconds(seconds: float) -> str:
+    seconds = max(0.0, seconds)
     if seconds < 10:
         return f"{seconds:.1f} s"
     if seconds < 60:
@@ -32,20 +40,21 @@ def latency_badge(record: ImageRecord) -> str:
     return f"{minutes} m {rest:02d} s"
 
 
+def latency_badge(record: ImageRecord, *, with_run: bool = True) -> str:
+    """The image's own share of its run, short enough for a tile ("0.8 s", "12 s",
+    "2 m 05 s"); for a run of several images the run's total beside it ("1.2 s · 4.8 s run")
+    unless `with_run` is False (a tile too narrow for both)."""
+    count = images_in_run(record)
+    each = _short_seconds(per_image_seconds(record.latency_s, count))
+    if count == 1 or not with_run:
+        return each
+    return f"{each} · {_short_seconds(record.latency_s)} run"
+
+
 def cost_badge(record: ImageRecord) -> str:
-    """The image's cost: "$0.0031", "<$0.0001" for fractions of a hundredth of a cent,
-    "$1.25" from a dollar up, with "~" in front when it is an estimate."""
-    usd = record.cost.usd
-    if usd <= 0:
-        text = "$0"
-    elif usd < 0.0001:
-        text = "<$0.0001"
-    elif usd < 1:
-        digits = f"{usd:.4f}".rstrip("0")
-        whole, _, fraction = digits.partition(".")
-        text = f"${whole}.{fraction.ljust(2, '0')}"
-    else:
-        text = f"${usd:,.2f}"
+    """The image's cost in the wording of `format_usd` ("<$0.0001", "$0.0031", "$0.04",
+    "$1.25"), with "~" in front when it is an estimate."""
+    text = format_usd_compact(record.cost.usd)
     return ("~" + text) if record.cost.estimated else text
 
 
@@ -83,14 +92,13 @@ class GalleryDelegate(QStyledItemDelegate):
                 _placeholder(painter, palette, tile, bool(model.data(index, MissingRole)))
             font = option.font  # type: ignore[attr-defined]
             ratio = painter.device().devicePixelRatioF()
-            left = self._badge(latency_badge(record), _BADGE_TEXT, font, ratio)
-            right = self._badge(cost_badge(record), _BADGE_TEXT, font, ratio)
+            left, right = self.tile_badges(record, font, ratio, tile.width())
             bottom = tile.bottom() - 2
             painter.drawPixmap(tile.left() + 3, bottom - _logical_height(left), left)
             painter.drawPixmap(tile.right() - 2 - _logical_width(right),
                                bottom - _logical_height(right), right)
             if record.favourite:
-                star = self._badge(_STAR, _STAR_COLOUR, font, ratio)
+                star = self.badge(_STAR, _STAR_COLOUR, font, ratio)
                 painter.drawPixmap(tile.right() - 2 - _logical_width(star), tile.top() + 3, star)
             if state & QStyle.StateFlag.State_Selected:
                 painter.setPen(QPen(palette.color(QPalette.ColorRole.Highlight), 3))
@@ -103,7 +111,17 @@ class GalleryDelegate(QStyledItemDelegate):
         finally:
             painter.restore()
 
-    def _badge(self, text: str, colour: QColor, base: QFont, ratio: float) -> QPixmap:
+    def tile_badges(self, record: ImageRecord, font: QFont, ratio: float,
+                    width: int) -> tuple[QPixmap, QPixmap]:
+        """The latency and cost badges; the run's total is left out where both would not
+        fit side by side in `width`."""
+        right = self.badge(cost_badge(record), _BADGE_TEXT, font, ratio)
+        left = self.badge(latency_badge(record), _BADGE_TEXT, font, ratio)
+        if _logical_width(left) + _logical_width(right) + _BADGE_GAP > width:
+            left = self.badge(latency_badge(record, with_run=False), _BADGE_TEXT, font, ratio)
+        return left, right
+
+    def badge(self, text: str, colour: QColor, base: QFont, ratio: float) -> QPixmap:
         key = (text, colour.name(), base.key(), ratio)
         pixmap = self._badges.get(key)
         if pixmap is not None:

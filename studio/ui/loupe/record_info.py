@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QPalette
 from PySide6.QtWidgets import QFormLayout, QGridLayout, QLabel, QVBoxLayout, QWidget
 
+from studio.formatting import format_share_seconds
 from studio.library import ImageRecord
 from studio.ui.loupe import record_text
 from studio.ui.loupe.timing_bar import Swatch, TimingBar
@@ -80,6 +81,10 @@ class RecordInfo(QWidget):
 
         self._timing_title = section_title("Timing")
         column.addWidget(self._timing_title)
+        # Each image's own share of its run, the run's total beside it.
+        self.value_labels["per_image"] = value_label()
+        _bold(self.value_labels["per_image"])
+        column.addWidget(self.value_labels["per_image"])
         self.timing_bar = TimingBar()
         column.addWidget(self.timing_bar)
         column.addLayout(self._timing_grid())
@@ -188,6 +193,7 @@ class RecordInfo(QWidget):
             "TIMING" if count == 1 else f"TIMING · WHOLE RUN OF {count} IMAGES"
         )
         timings = record.timings
+        self._set("per_image", format_share_seconds(timings.total_s, count), visible=count > 1)
         self.timing_bar.set_timings(timings)
         parts = dict(record_text.timing_parts(timings))
         whole = max(timings.total_s, sum(parts.values()))

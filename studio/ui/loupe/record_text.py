@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from backends.families import family_names, family_profile
 from backends.types import SCHEDULERS, Cost, Timings
+from studio.costs.accuracy import estimate_error
 from studio.formatting import format_seconds, format_usd
 from studio.library import ImageRecord
 from studio.ui.speed import speed_label
@@ -48,12 +49,9 @@ def estimate_text(record: ImageRecord) -> str:
     if estimate is None:
         return ""
     text = f"Estimated before the run: {format_usd(estimate.usd)}"
-    if estimate.usd > 0:
-        change = (record.cost.usd - estimate.usd) / estimate.usd
-        if abs(change) >= 0.005:
-            text += f" (actual {change:+.0%})"
-        else:
-            text += " (actual matched)"
+    error = estimate_error(estimate, record.cost).text()  # only where it means something
+    if error:
+        text += f" ({error})"
     if estimate.basis and estimate.basis != record.cost.basis:
         text += f" — {estimate.basis}"
     return text

@@ -2,7 +2,8 @@
 
 The dialog knows nothing of backends' internals: it is given the current backend, a request
 template from the main window's parameters, and the main window's submit, so every scene
-goes through the job queue and lands in the gallery with its latency and cost.
+goes through the job queue and lands in the gallery with its latency and cost. Given the
+job queue (`jobs`), it also shows what each round made (`results.py`) and offers to open it.
 """
 
 from __future__ import annotations
@@ -40,25 +41,30 @@ from studio.product.placement import POSITIONS
 from studio.product.project import ProductProject, find_project, save_project
 from studio.size_presets import size_presets
 from studio.ui.product.mask_editor import MaskEditor
+from studio.ui.product.results import SceneResults
 
 ORIGIN_TEXT = {"alpha": "from the photo's transparency", "auto": "found automatically",
                "file": "from a mask file", "painted": "refined by hand"}
 
 
 class ProductDialog(QDialog):
-    """`submit(request, backend)` queues one generation and returns the job (or None)."""
+    """`submit(request, backend)` queues one generation and returns the job (or None);
+    `jobs` (the JobQueue) reports them finished or failed, for the results row.
+    `show_in_gallery(ids, label)` asks the main window to show the scenes made."""
 
     submitted = Signal(int)  # how many generations were queued
+    show_in_gallery = Signal(list, str)
 
     def __init__(self, backend: Callable[[], Any],
                  template: Callable[[], GenerationRequest],
                  submit: Callable[[GenerationRequest, Any], Any],
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, *, jobs: Any = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Product photo: keep the product, change the scene")
         self._backend, self._template, self._submit = backend, template, submit
         self.photo: ProductPhoto | None = None
         self.mask_origin = ""
+        self._loaded_origin = ""
         self.editor = MaskEditor()
         self.editor.mask_edited.connect(self._on_edited)
         self.origin_label = QLabel("No photo yet.")
@@ -79,6 +85,26 @@ class ProductDialog(QDialog):
             button.toggled.connect(self._on_tool)
         self.brush_size = QSlider(Qt.Orientation.Horizontal, minimum=2, maximum=120, value=24)
         self.brush_size.valueChanged.connect(lambda v: setattr(self.editor, "brush_px", v))
+        self.undo_button = QPushButton("Undo")
+        self.undo_button.setToolTip("Take back the last stroke (Ctrl+Z)")
+        self.undo_button.setEnabled(False)
+        self.undo_button.clicked.connect(self.editor.undo)
+        self.editor.undo_available.connect(self.undo_button.setEnabled)
+        self.zoom_out_button = QPushButton("−")
+        self.zoom_out_button.setToolTip("Zoom out (Ctrl+wheel, or -)")
+        self.zoom_out_button.clicked.connect(self.editor.zoom_out)
+        self.zoom_in_button = QPushButton("+")
+        self.zoom_in_button.setToolTip("Zoom in (Ctrl+wheel, or +); drag with the middle or "
+                                       "right button to move around")
+        self.zoom_in_button.clicked.connect(self.editor.zoom_in)
+        self.fit_button = QPushButton("Fit")
+        self.fit_button.setToolTip("Show the whole photo")
+        self.fit_button.clicked.connect(self.editor.fit)
+        self.zoom_label = QLabel("100%")
+        self.editor.zoom_changed.connect(
+            lambda zoom: self.zoom_label.setText(f"{zoom * 100:.0f}%"))
+        for button in (self.zoom_out_button, self.zoom_in_button):
+            button.setFixedWidth(button.fontMetrics().horizontalAdvance("+") + 24)
 
         self.scenes_edit = QPlainTextEdit()
         self.scenes_edit.setMaximumHeight(96)
@@ -96,6 +122,13 @@ class ProductDialog(QDialog):
         self.generate_button = QPushButton("Generate scenes")
         self.generate_button.setDefault(True)
         self.generate_button.clicked.connect(self.generate)
+        self.results = SceneResults()
+        self.results.show_in_gallery.connect(self.show_in_gallery)
+        if jobs is not None:
+            jobs.finished.connect(lambda job, _result, records:
+                                  self.results.job_finished(job.id, records))
+            jobs.failed.connect(lambda job, message: self.results.job_failed(job.id, message))
+            jobs.cancelled.connect(lambda job: self.results.job_failed(job.id, "cancelled"))
         self._build_layout(import_button)
 
     def _build_layout(self, import_button: QPushButton) -> None:
@@ -108,6 +141,11 @@ class ProductDialog(QDialog):
         tools.addWidget(self.eraser)
         tools.addWidget(QLabel("Size"))
         tools.addWidget(self.brush_size, 1)
+        tools.addWidget(self.undo_button)
+        tools.addWidget(self.zoom_out_button)
+        tools.addWidget(self.zoom_label)
+        tools.addWidget(self.zoom_in_button)
+        tools.addWidget(self.fit_button)
         form = QFormLayout()
         form.addRow("Scenes", self.scenes_edit)
         form.addRow("Size preset", self.preset_combo)
@@ -122,6 +160,7 @@ class ProductDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(self.message_label)
         layout.addWidget(self.generate_button)
+        layout.addWidget(self.results)
 
     # -- the photo and its mask -------------------------------------------------------------
 
@@ -159,13 +198,14 @@ class ProductDialog(QDialog):
         self._set_mask(mask, origin)
 
     def _set_mask(self, mask, origin: str) -> None:
-        self.mask_origin = origin
+        self.mask_origin = self._loaded_origin = origin
         self.editor.set_photo(self.photo.image, mask)
         self._show_origin()
         self.show_message("")
 
     def _on_edited(self) -> None:
-        self.mask_origin = "painted"
+        # Every stroke undone: the mask is again the one it was loaded as.
+        self.mask_origin = "painted" if self.editor.edited else self._loaded_origin
         self._show_origin()
 
     def _show_origin(self) -> None:
@@ -214,13 +254,18 @@ class ProductDialog(QDialog):
                                     tuple(scenes)))
         backend = ProductSceneBackend(self._backend(), placed)
         queued = 0
+        waiting: dict[int, str] = {}
         for scene in scenes:
             request = placed.request(
                 scene, negative_prompt=template.negative_prompt, model=template.model,
                 seed=template.seed, steps=template.steps, guidance=template.guidance,
                 scheduler=template.scheduler, count=self.per_scene_spin.value())
-            if self._submit(request, backend) is not None:
+            job = self._submit(request, backend)
+            if job is not None:
                 queued += 1
+                if isinstance(getattr(job, "id", None), int):
+                    waiting[job.id] = scene
+        self.results.start(waiting)
         self.show_message("")
         self.submitted.emit(queued)
         return queued

@@ -29,4 +29,6 @@ def burn_text(backend: Any, elapsed_s: float, images: int) -> str:
 
 
 def estimate_button_text(usd: float) -> str:
-    return f"Generate  ≈ {format_usd(usd)}"
+    """"Generate  ≈ $0.0031"; "Generate  < $0.0001" for a trace ("≈ <" would say it twice)."""
+    money = format_usd(usd)
+    return f"Generate  {money}" if money.startswith("<") else f"Generate  ≈ {money}"

@@ -2,7 +2,8 @@
 
 It keeps itself current: the session totals when a run is counted, today's totals when the
 library gains or loses images (whoever recorded them) or moves to another folder, and the
-backend when the settings change.
+backend and its device ("Local · NVIDIA H100 80GB HBM3", "Local · CPU": forecast without
+torch at start-up, then what a run really used) when the settings change or a run is counted.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ class WindowStatus(QObject):
                        notifier.switched, context.settings.changed):
             signal.connect(self.show_totals)
         context.settings.changed.connect(self.show_backend)
+        # After a run the backend knows the device it really used (the probe only forecasts).
+        context.session.changed.connect(self.show_backend)
         self.show_backend()
         self.show_totals()
 

@@ -56,7 +56,8 @@ def test_pause_and_cancel_leave_a_resumable_job(qtbot, context, tmp_path):
     qtbot.addWidget(dialog)
     dialog.catalog_edit.setText(str(catalog(tmp_path)))
     dialog.mapping_edit.setText("sku=Item Code")
-    dialog.template_edit.setText("a {name}")
+    # BAD has an empty name: the SKU keeps its prompt from being empty (an empty one fails).
+    dialog.template_edit.setText("{item_code}: a {name}")
     dialog.seeds_spin.setValue(2)
     dialog.out_edit.setText(str(tmp_path / "out.zip"))
     job_id = dialog.start()
@@ -82,7 +83,7 @@ def test_the_file_menu_opens_it_and_its_images_join_the_gallery(qtbot, window, c
     before = window.gallery.model.rowCount()
     dialog.catalog_edit.setText(str(catalog(tmp_path)))
     dialog.mapping_edit.setText("sku=Item Code")
-    dialog.template_edit.setText("a {name}")
+    dialog.template_edit.setText("{item_code}: a {name}")
     dialog.out_edit.setText(str(tmp_path / "out"))
     assert dialog.start() is not None
     qtbot.waitUntil(lambda: dialog.summary is not None, timeout=120_000)

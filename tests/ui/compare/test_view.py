@@ -62,7 +62,7 @@ def test_rows_flag_what_differs(records: list[ImageRecord]) -> None:
     assert _row(rows, "Network") == (["0.00 s", "0.40 s"], True)
     assert _row(rows, "Inference") == (["3.00 s", "1.50 s"], True)
     assert _row(rows, "Cost") == (
-        ["$0.000040 per image (estimated)", "$0.012 per image (measured)"], True
+        ["< $0.0001 per image (estimated)", "$0.012 per image (measured)"], True
     )
     assert _row(rows, "Cost basis") == (
         ["electricity: 300 W for 4.2 s", "ml.inf2.xlarge for 2.1 s"], True
@@ -82,10 +82,10 @@ def test_same_model_different_seed_differs_only_where_it_should(
 
 def test_summary_names_fastest_and_cheapest(records: list[ImageRecord]) -> None:
     assert compare_summary(records[:3]) == (
-        "Fastest: B (2.10 s, 2.9× quicker than the slowest) · Cheapest: A ($0.000040 per image)"
+        "Fastest: B (2.10 s, 2.9× quicker than the slowest) · Cheapest: A (< $0.0001 per image)"
     )
     assert compare_summary([records[0], records[3]]) == (
-        "Fastest: B (3.20 s, 1.3× quicker than the slowest) · all cost $0.000040 per image"
+        "Fastest: B (3.20 s, 1.3× quicker than the slowest) · all cost < $0.0001 per image"
     )
     assert compare_summary([records[0], records[0]]).startswith("All took 4.20 s")
 

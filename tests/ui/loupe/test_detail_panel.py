@@ -68,9 +68,9 @@ def test_showing_a_record_fills_parameters_timings_and_cost(
         "load": "0.50 s", "queue": "0.00 s", "network": "0.30 s", "inference": "2.00 s",
         "decode": "0.20 s", "total": "3.00 s",
         "load_share": "17%", "inference_share": "67%",
-        "cost": "$0.040 per image (measured)",
+        "cost": "$0.04 per image (measured)",
         "cost_basis": "4 cents an image on the test price book",
-        "estimate": "Estimated before the run: $0.030 (actual +33%) — price book estimate",
+        "estimate": "Estimated before the run: $0.03 (actual +33%) — price book estimate",
     }
     assert {key: _text(panel, key) for key in expected} == expected
     assert panel.value_labels["strength"].isHidden()
@@ -330,9 +330,9 @@ def test_an_image_deleted_elsewhere_leaves_the_panel(panel: DetailPanel, lib: Li
 
 def test_money_and_seconds_read_well() -> None:
     assert record_text.format_usd(0) == "$0.00"
-    assert record_text.format_usd(0.000043) == "$0.000043"
+    assert record_text.format_usd(0.000043) == "< $0.0001"
     assert record_text.format_usd(0.0042) == "$0.0042"
-    assert record_text.format_usd(0.04) == "$0.040"
+    assert record_text.format_usd(0.04) == "$0.04"
     assert record_text.format_usd(12.5) == "$12.50"
     assert record_text.format_seconds(0.25) == "0.25 s"
     assert record_text.format_seconds(42.42) == "42.4 s"
