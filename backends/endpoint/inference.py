@@ -542,6 +542,9 @@ def input_fn(input_data: bytes | bytearray | str, content_type: str = "applicati
         data = json.loads(input_data)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest(f"the body is not valid JSON ({exc}).") from exc
+    except RecursionError as exc:
+        raise BadRequest("the body's JSON is nested too deeply to read; a request is one object "
+                         "of plain fields (inputs, parameters).") from exc
     return parse_request(data)
 
 

@@ -17,8 +17,9 @@ from typing import Any
 
 from backends.errors import InvalidRequest
 from studio import paths
-from studio.atomic import TEMP_PREFIX, write_bytes_atomic
+from studio.atomic import TEMP_PREFIX, follow_umask, write_bytes_atomic
 from studio.batch.manifest import ManifestRow, manifest_csv, manifest_json, write_manifests
+from studio.writable import check_writable_folder
 
 
 def is_zip(out: Path) -> bool:
@@ -26,13 +27,17 @@ def is_zip(out: Path) -> bool:
 
 
 def check_new_output(out: Path) -> None:
-    """A new job never writes into someone else's files."""
+    """A new job never writes into someone else's files, and only starts (and spends) when
+    its output can be written."""
     if is_zip(out):
         if out.exists():
             raise InvalidRequest(f"{str(out)!r} already exists; choose a new .zip name.")
-    elif out.exists() and (not out.is_dir() or any(out.iterdir())):
+        check_writable_folder(out.parent)
+        return
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise InvalidRequest(f"--out {str(out)!r} is not an empty folder; choose a new one "
                              "(resume a job with --resume ID).")
+    check_writable_folder(out)
 
 
 class Exporter:
@@ -68,6 +73,7 @@ class Exporter:
         self.out.parent.mkdir(parents=True, exist_ok=True)
         handle, temp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{self.out.stem}-", suffix=".zip",
                                         dir=self.out.parent)
+        follow_umask(handle)
         os.close(handle)
         try:
             # Images are already compressed: storing them is as small and much faster.

@@ -150,6 +150,10 @@ def run_package(args: argparse.Namespace) -> int:
     print(f"Wrote {report.path} ({report.bytes / 1e6:.1f} MB, {report.files} files) for "
           f"{report.target}.")
     print(f"  {report.note}")
+    if report.converted:
+        saved = ", ".join(f"{name} {version}" for name, version in report.saved_with.items())
+        print(f"  Saved with {saved or 'newer libraries'}; written so the container's "
+              f"transformers 4 reads it: {', '.join(report.converted)}.")
     example = "ml.inf2.xlarge" if report.target == "inferentia2" else "ml.g5.xlarge"
     print(f"Next: aws s3 cp {report.path} s3://YOUR-BUCKET/studio/{report.model}/model.tar.gz\n"
           f"      studio endpoint deploy --name {_endpoint_name(report.model)} --model-data "

@@ -10,6 +10,7 @@ from typing import Any
 from backends.errors import InvalidRequest
 from backends.types import CancelToken, GenerationRequest, load_image
 from studio.cli.options import add_generation_options, pick, request_fields, settings_from_args
+from studio.writable import check_writable_folder
 
 
 def add_generate_command(commands: Any) -> None:
@@ -59,15 +60,18 @@ def check_edit_arguments(args: argparse.Namespace) -> None:
 def run_generate(args: argparse.Namespace) -> int:
     from studio.backend_kinds import create_backend, kind, lifecycle_warning, tasks_of, with_task
     from studio.cli.costs import before_generate
-    from studio.cli.output import print_progress, print_records
+    from studio.cli.output import print_records
     from studio.cli.product import check_product_arguments, run_product_generate
+    from studio.cli.progress import GenerateProgress
     from studio.cli.running import open_loop, sigint_cancels
     from studio.cli.tasks import check_task_arguments, find_task, task_options, task_prompt
     from studio.generation.loop import RunHooks
 
     settings = settings_from_args(args)
-    if args.out is not None and args.out.exists() and not args.out.is_dir():
-        raise InvalidRequest(f"--out {str(args.out)!r} exists and is not a folder.")
+    if args.out is not None:
+        if args.out.exists() and not args.out.is_dir():
+            raise InvalidRequest(f"--out {str(args.out)!r} exists and is not a folder.")
+        check_writable_folder(args.out)
     check_product_arguments(args)
     check_task_arguments(args)
     if args.product_image is not None:
@@ -101,13 +105,13 @@ def run_generate(args: argparse.Namespace) -> int:
     if not args.json:
         print(f"Estimated cost ${estimate.usd:.6f} ({estimate.basis})", file=sys.stderr)
     loop = open_loop(settings)
+    swept = loop.library.last_sweep.summary()
+    if swept:
+        print(f"studio: library: {swept}", file=sys.stderr)
     admission = loop.admit(request, backend, estimate=estimate)
     cancel = CancelToken()
-    try:
-        with sigint_cancels(cancel):
-            generated = loop.run(request, backend, admission=admission,
-                                 hooks=RunHooks(on_progress=print_progress, cancel=cancel))
-    finally:
-        print(file=sys.stderr)
+    with GenerateProgress(estimate.usd, as_json=args.json) as progress, sigint_cancels(cancel):
+        generated = loop.run(request, backend, admission=admission,
+                             hooks=RunHooks(on_progress=progress, cancel=cancel))
     print_records(generated.records, args.json, args.out)
     return 0

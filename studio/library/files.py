@@ -24,6 +24,7 @@ from studio.library.png_metadata import a1111_parameters, encode_png, studio_jso
 from studio.library.xmp import Disclosure
 
 INPUTS_DIR = "inputs"
+ORPHANS_DIR = "orphans"  # where files no row refers to are moved (orphans.py)
 # Only temp files this old are swept at open, so a second Library on the same folder (the
 # CLI next to the app) cannot delete a file another process is about to rename.
 STALE_TMP_AGE_S = 60.0
@@ -124,18 +125,23 @@ class ImageFiles:
             if not self.in_use(rel):
                 (self.root / rel).unlink(missing_ok=True)
 
-    def remove_stale_temp_files(self) -> None:
+    def remove_stale_temp_files(self) -> int:
+        """Remove the temp files a killed write left (those over a minute old); how many."""
         cutoff = time.time() - STALE_TMP_AGE_S
+        removed = 0
         for tmp in self.root.rglob(f"{TEMP_PREFIX}*"):
             try:
                 if tmp.is_file() and tmp.stat().st_mtime < cutoff:
                     tmp.unlink()
+                    removed += 1
             except FileNotFoundError:
                 pass
+        return removed
 
     def pngs(self) -> list[Path]:
-        """Every finished PNG under the root (temp files excluded)."""
+        """Every finished PNG under the root (temp files and the orphans/ folder excluded)."""
         return [
             path for path in self.root.rglob("*.png")
-            if path.is_file() and not path.name.startswith(TEMP_PREFIX)
+            if path.relative_to(self.root).parts[0] != ORPHANS_DIR
+            and not path.name.startswith(TEMP_PREFIX) and path.is_file()
         ]

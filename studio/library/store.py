@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+import time
 import uuid
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
@@ -26,13 +27,14 @@ from backends.types import Cost, GenerationResult
 from studio import paths
 from studio.library.errors import LibraryError, library_errors
 from studio.library.events import LibraryEvents, RecordChanged, RecordsAdded, RecordsRemoved
-from studio.library.files import ImageFiles
+from studio.library.files import STALE_TMP_AGE_S, ImageFiles
+from studio.library.orphans import OrphanSweep, RebuiltRun, move_aside, rebuild_run, sort_orphans
 from studio.library.queries import Filters, LibraryQueries
 from studio.library.records import ImageRecord, Totals, iso, run_row
 from studio.library.schema import SCHEMA_VERSION, migrate
 from studio.sqlite_tx import immediate_transaction
 
-__all__ = ["SCHEMA_VERSION", "ImageRecord", "Library", "LibraryError", "Totals"]
+__all__ = ["SCHEMA_VERSION", "ImageRecord", "Library", "LibraryError", "OrphanSweep", "Totals"]
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +66,8 @@ class Library:
         self.events = LibraryEvents.for_database(self.db_path)
         self._queries = LibraryQueries(self._conn, self._lock, self.root)
         self._files = ImageFiles(self.root, self._lock, self._queries.input_in_use)
-        self._files.remove_stale_temp_files()
+        # What a kill mid-save left: the window and the CLI show `last_sweep.summary()`.
+        self.last_sweep = self.sweep_orphans()
 
     @classmethod
     def open_default(cls) -> Library:
@@ -265,6 +268,58 @@ class Library:
         with self._errors("read the runs in the history"):
             return self._queries.run_rows(since, until)
 
+    def sweep_orphans(self) -> OrphanSweep:
+        """Put right what an interrupted save left (see orphans.py): stale temp files are
+        removed, Studio's PNGs without a row are re-imported from their metadata or moved to
+        orphans/, other PNGs are counted. Never raises: a library that cannot be swept still
+        opens, and the sweep says why it stopped."""
+        temp_removed = 0
+        reimported: list[str] = []
+        moved: list[str] = []
+        foreign: list[str] = []
+        try:
+            temp_removed = self._files.remove_stale_temp_files()
+            on_disk = self._files.pngs()
+            with self._lock:
+                known = self._queries.known_paths() | self._files.pending()
+            cutoff = time.time() - STALE_TMP_AGE_S
+            unknown = [p for p in on_disk if p.relative_to(self.root).as_posix() not in known]
+            # Only stat the few without a row; a fresh one may be another process's commit.
+            rels = [p.relative_to(self.root).as_posix() for p in unknown
+                    if _modified_before(p, cutoff)]
+            runs, others, foreign = sort_orphans(rels)
+            added: list[ImageRecord] = []
+            for group in runs.values():
+                rebuilt, unreadable = rebuild_run(self.root, group)
+                if rebuilt is not None and self._insert_rebuilt(rebuilt):
+                    reimported.extend(rebuilt.paths)
+                    added.extend(self._queries.run_images(rebuilt.run["id"]))
+                others.extend(unreadable)
+            moved.extend(move_aside(self.root, rel) for rel in others)
+        except (OSError, sqlite3.Error, LibraryError) as exc:
+            log.warning("sweeping the library for orphan files stopped", exc_info=True)
+            return OrphanSweep(tuple(reimported), tuple(moved), tuple(foreign), temp_removed,
+                               failed=str(exc))
+        if added:
+            self.events.publish(RecordsAdded(tuple(added)))
+        sweep = OrphanSweep(tuple(reimported), tuple(moved), tuple(foreign), temp_removed)
+        if sweep.summary():
+            log.info("library %s: %s", self.root, sweep.summary())
+        return sweep
+
+    def _insert_rebuilt(self, rebuilt: RebuiltRun) -> bool:
+        """The rows of a re-imported run, unless another process recorded a path meanwhile."""
+        with self._transaction() as conn:
+            marks = ", ".join("?" for _ in rebuilt.paths)
+            taken = conn.execute(f"SELECT 1 FROM images WHERE path IN ({marks}) LIMIT 1",
+                                 rebuilt.paths).fetchone()
+            if taken is not None:
+                return False
+            self._insert(conn, "runs", rebuilt.run)
+            for image_row in rebuilt.images:
+                self._insert(conn, "images", image_row)
+        return True
+
     def orphan_files(self) -> list[Path]:
         """PNGs under the root that no row refers to, as a crash between write and commit leaves.
 
@@ -281,3 +336,10 @@ class Library:
         return sorted(
             path for path in on_disk if path.relative_to(self.root).as_posix() not in known
         )
+
+
+def _modified_before(path: Path, cutoff: float) -> bool:
+    try:
+        return path.stat().st_mtime < cutoff
+    except FileNotFoundError:
+        return False

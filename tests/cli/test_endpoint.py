@@ -84,6 +84,8 @@ def test_package_command(tiny_sd_path: Path, tmp_path: Path, capsys) -> None:
     captured = capsys.readouterr()
     assert "Wrote" in captured.out and "aws s3 cp" in captured.err
     assert "--instance-type ml.g5.xlarge" in captured.err
+    assert "written so the container's transformers 4 reads it: " in captured.out
+    assert "text_encoder/model.safetensors" in captured.out
 
 
 def test_deploy_status_delete_commands(aws_env, capsys, monkeypatch) -> None:

@@ -98,3 +98,35 @@ def test_the_default_speed_is_fast_and_settings_can_choose_exact(tiny_family_pat
     assert main(["generate", "--model", str(tiny_family_path("flux1")), "--prompt", "a mug",
                  "--steps", "2", *SMALL]) == 0
     assert _lines(capsys)[0]["accelerations"] == ["speed exact: fp32"]
+
+
+def test_an_unwritable_out_is_refused_before_anything_is_generated(tiny_sd_path, tmp_path,
+                                                                    capsys) -> None:
+    from studio.library import Library
+
+    (tmp_path / "file.txt").write_text("x")
+    code = main(["generate", "--model", str(tiny_sd_path), "--prompt", "a mug", "--out",
+                 str(tmp_path / "file.txt" / "images"), *SMALL])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "cannot be created" in err and "is a file, not a folder" in err
+    assert "Traceback" not in err
+    with Library.open_default() as library:
+        assert library.count() == 0  # nothing was generated, nothing was spent
+
+
+def test_out_copies_follow_the_umask(tiny_sd_path, tmp_path, capsys) -> None:
+    import os
+    import stat
+
+    if os.name != "posix":
+        pytest.skip("file modes are POSIX")
+    old = os.umask(0o022)
+    try:
+        code = main(["generate", "--model", str(tiny_sd_path), "--prompt", "a mug", "--steps",
+                     "1", "--out", str(tmp_path / "out"), *SMALL])
+    finally:
+        os.umask(old)
+    assert code == 0
+    (copied,) = (tmp_path / "out").glob("*.png")
+    assert stat.S_IMODE(copied.stat().st_mode) == 0o644

@@ -43,6 +43,9 @@ def test_every_problem_is_named_at_once() -> None:
     (b'{"inputs": "x"}', "text/csv", "application/json, not text/csv"),
     (b'{"inputs": "x", "parameters": {"image": "not base64!"}}', "application/json",
      "init image could not be decoded"),
+    (b"[" * 100_000 + b"]" * 100_000, "application/json", "nested too deeply"),
+    (b'{"inputs": "x", "parameters": ' + b'{"a": ' * 50_000 + b"1" + b"}" * 50_001,
+     "application/json", "nested too deeply"),
 ])
 def test_bad_bodies_say_what_is_wrong(body: bytes, content_type: str, expected: str) -> None:
     with pytest.raises(BadRequest, match=expected):

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import tarfile
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -43,10 +44,17 @@ def test_gpu_archive_layout(tiny_sd_path: Path, tmp_path: Path) -> None:
         manifest = json.loads(tar.extractfile("studio_model.json").read())
         families = json.loads(tar.extractfile("code/families.json").read())
     assert handler == Path(inference.__file__).read_bytes()  # the very file the server runs
-    assert "diffusers>=0.31" in requirements
+    pins = [line for line in requirements.splitlines() if not line.startswith("#")]
+    assert pins == ["diffusers>=0.31,<0.40", "transformers>=4.51,<5", "accelerate>=0.33",
+                    "safetensors>=0.4"]
+    saved_with = {"diffusers": version("diffusers"), "transformers": version("transformers")}
+    assert (f"saved with diffusers {saved_with['diffusers']} and transformers "
+            f"{saved_with['transformers']}") in requirements
+    # transformers 4 reads these: a BPE vocabulary beside tokenizer.json, CLIP's prefix.
+    assert {"tokenizer/vocab.json", "tokenizer/merges.txt"} <= members
     assert manifest == {"model": "tiny-sd", "target": "gpu", "packaged_by": "studio",
                         "family": "sd1", "variant": "", "licence": "CreativeML OpenRAIL-M",
-                        "commercial_use": True}
+                        "commercial_use": True, "saved_with": saved_with}
     assert families == json.loads((resources_dir() / FAMILIES_FILE).read_text(encoding="utf-8"))
     assert (report.family, report.family_label) == ("sd1", "Stable Diffusion 1.x")
     assert report.family_known and report.commercial_use is True
@@ -142,11 +150,11 @@ def test_the_packed_handler_answers_in_a_fresh_interpreter(tiny_sd_path: Path,
 
 
 @pytest.mark.parametrize(("family", "recorded", "licence", "commercial", "diffusers"), [
-    ("flux1", ("flux1", "schnell"), "Apache-2.0", True, "diffusers>=0.32"),
-    ("flux2-klein", ("flux2-klein", ""), "Apache-2.0", True, "diffusers>=0.37"),
-    ("z-image", ("z-image", ""), "Apache-2.0", True, "diffusers>=0.36"),
+    ("flux1", ("flux1", "schnell"), "Apache-2.0", True, "diffusers>=0.32,<0.40"),
+    ("flux2-klein", ("flux2-klein", ""), "Apache-2.0", True, "diffusers>=0.37,<0.40"),
+    ("z-image", ("z-image", ""), "Apache-2.0", True, "diffusers>=0.36,<0.40"),
     ("flux1-dev", ("flux1", ""), "FLUX.1 [dev] Non-Commercial License", False,
-     "diffusers>=0.32"),
+     "diffusers>=0.32,<0.40"),
 ])
 def test_packaging_records_the_family(family_dir, tmp_path: Path, family, recorded, licence,
                                       commercial, diffusers) -> None:
@@ -174,3 +182,85 @@ def test_a_folder_of_no_known_family_is_packaged_with_a_note(tmp_path: Path) -> 
     with tarfile.open(report.path) as tar:
         manifest = json.loads(tar.extractfile("studio_model.json").read())
     assert (manifest["family"], manifest["commercial_use"]) == ("unknown", None)
+
+
+# The SageMaker Hugging Face inference toolkit's own handler service, driven the way its
+# model server (MMS) drives it: initialize with a context whose model_dir is the unpacked
+# model, then handle one request.
+THROUGH_THE_TOOLKIT = r"""
+import json, sys
+from importlib.metadata import version
+from mms.context import Context, RequestProcessor
+from mms.metrics.metrics_store import MetricsStore
+from sagemaker_huggingface_inference_toolkit.handler_service import HuggingFaceHandlerService
+
+print("VERSIONS", json.dumps({p: version(p) for p in (
+    "transformers", "diffusers", "accelerate", "safetensors", "huggingface_hub")}))
+context = Context("model", sys.argv[1], {}, 1, None, "1.1.11")
+service = HuggingFaceHandlerService()
+service.initialize(context)
+context.request_processor = [RequestProcessor({"Content-Type": "application/json",
+                                               "Accept": "application/json"})]
+context.metrics = MetricsStore({0: "request-1"}, "model")
+body = json.dumps({"inputs": "a teapot", "parameters": {
+    "width": 64, "height": 64, "num_inference_steps": 2, "seed": 21}}).encode()
+(answer,) = service.handle([{"body": body}], context)
+print("ANSWER", answer)
+"""
+
+
+def through_the_toolkit(model_dir: Path, site: Path, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(site),
+           "TRANSFORMERS_VERBOSITY": "info", "SAGEMAKER_PROGRAM": "inference.py"}
+    return subprocess.run([sys.executable, "-c", THROUGH_THE_TOOLKIT, str(model_dir)],
+                          capture_output=True, text=True, env=env, cwd=cwd, timeout=300)
+
+
+def marked(run: subprocess.CompletedProcess, mark: str) -> dict:
+    line = next(line for line in run.stdout.splitlines() if line.startswith(mark + " "))
+    return json.loads(line[len(mark) + 1:])
+
+
+@pytest.mark.slow
+def test_the_container_toolkit_loads_and_runs_a_packaged_model(tiny_sd_path: Path,
+                                                               container_site: Path,
+                                                               tmp_path: Path) -> None:
+    from packaging.requirements import Requirement
+
+    archive = package_model(tiny_sd_path, tmp_path / "model.tar.gz").path
+    model_dir = tmp_path / "opt-ml-model"
+    with tarfile.open(archive) as tar:
+        tar.extractall(model_dir, filter="data")
+    run = through_the_toolkit(model_dir, container_site, tmp_path)
+    assert run.returncode == 0, run.stderr[-4000:]
+    versions = marked(run, "VERSIONS")
+    assert versions["transformers"].startswith("4.")  # the container's, not ours
+    # What requirements.txt asks the container to install is what it already has here.
+    wanted = (model_dir / "code" / "requirements.txt").read_text().splitlines()
+    for line in (line for line in wanted if line and not line.startswith("#")):
+        requirement = Requirement(line)
+        assert requirement.specifier.contains(versions[requirement.name],
+                                              prereleases=True), line
+    assert "All model checkpoint weights were used when initializing CLIPTextModel" in run.stderr
+    assert "newly initialized" not in run.stderr
+    answer = marked(run, "ANSWER")
+    assert answer["seeds"] == [21] and answer["family"] == "sd1"
+    with Image.open(io.BytesIO(base64.b64decode(answer["generated_images"][0]))) as image:
+        assert image.size == (64, 64)
+
+
+@pytest.mark.slow
+def test_without_the_legacy_format_the_container_cannot_load_it(tiny_sd_path: Path,
+                                                                container_site: Path,
+                                                                tmp_path: Path) -> None:
+    """The check above can fail: the folder as transformers 5 saved it does not load there."""
+    import shutil
+
+    model_dir = tmp_path / "as-saved"
+    shutil.copytree(tiny_sd_path, model_dir)
+    shutil.copytree(Path(inference.__file__).parent, model_dir / "code",
+                    ignore=lambda folder, names: [n for n in names if n != "inference.py"])
+    shutil.copy(resources_dir() / FAMILIES_FILE, model_dir / "code" / inference.FAMILY_TABLE_FILE)
+    run = through_the_toolkit(model_dir, container_site, tmp_path)
+    assert run.returncode != 0
+    assert "vocab_file" in run.stderr or "NoneType" in run.stderr

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
+import socket
 import threading
 import time
 import urllib.error
@@ -14,7 +16,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from backends.endpoint.server import EndpointServer
+from backends.endpoint.server import EndpointServer, Limits
 
 TINY = {"width": 64, "height": 64, "num_inference_steps": 2}
 
@@ -154,3 +156,152 @@ def test_concurrent_requests_take_turns_on_the_one_pipeline(tiny_endpoint_model,
     assert most[0] == 1
     assert sorted(answer["seeds"][0] for answer in answers) == [0, 1, 2]
     assert max(answer["timings"]["queue_s"] for answer in answers) >= 0.15
+
+
+# --- clients that misbehave, and many at once ----------------------------------------------
+
+SHORT = Limits(read_timeout_s=0.5, request_timeout_s=2.0, write_timeout_s=1.0)
+VALID = json.dumps({"inputs": "a cup", "parameters": {**TINY, "seed": 1}}).encode()
+
+
+def instant(data, model) -> dict:
+    """A model that answers at once: these tests are about the server's reading, not the model."""
+    return {"seeds": [data.seeds[0]], "generated_images": []}
+
+
+def raw_client(server: EndpointServer, data: bytes = b"") -> socket.socket:
+    client = socket.create_connection((server.host, server.port), timeout=10)
+    if data:
+        client.sendall(data)
+    return client
+
+
+def head(length: int, path: str = "/invocations") -> bytes:
+    return (f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {length}\r\n\r\n").encode()
+
+
+def status_of(client: socket.socket) -> int:
+    """The status of the answer on `client`, then that the server closed the connection."""
+    answer = b""
+    while chunk := client.recv(65536):
+        answer += chunk
+    return int(answer.split(b" ", 2)[1])
+
+
+@pytest.mark.slow
+def test_fifty_concurrent_requests_all_succeed(endpoint_server) -> None:
+    start = threading.Barrier(50)
+    answers: list[tuple[int, dict]] = []
+
+    def call(seed: int) -> None:
+        body = json.dumps({"inputs": "x", "parameters": {**TINY, "seed": seed}}).encode()
+        start.wait(timeout=30)
+        answers.append(post(f"{endpoint_server.url}/invocations", body))
+
+    threads = [threading.Thread(target=call, args=(seed,)) for seed in range(50)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert [status for status, _ in answers] == [200] * 50
+    assert sorted(answer["seeds"][0] for _, answer in answers) == list(range(50))
+
+
+def test_a_short_body_is_answered_408_after_the_read_timeout(tiny_endpoint_model) -> None:
+    with EndpointServer(tiny_endpoint_model, port=0, limits=SHORT) as server:
+        client = raw_client(server, head(100) + b'{"inputs"')
+        started = time.monotonic()
+        assert status_of(client) == 408
+        assert SHORT.read_timeout_s * 0.9 <= time.monotonic() - started < 3
+        assert server.invocations == 0
+
+
+def test_a_trickling_client_is_cut_off_and_does_not_block_others(handler_with) -> None:
+    with EndpointServer(object(), handler=handler_with(instant), port=0,
+                        limits=SHORT) as server:
+        trickler = raw_client(server, head(1000))
+        stop = threading.Event()
+
+        def trickle() -> None:  # a byte every 0.1 s: never silent for the read timeout
+            with contextlib.suppress(OSError):
+                while not stop.wait(0.1):
+                    trickler.send(b" ")
+
+        feeder = threading.Thread(target=trickle)
+        feeder.start()
+        try:
+            started = time.monotonic()
+            assert post(f"{server.url}/invocations", VALID)[0] == 200
+            # Served at once, while the trickler still sends (it is cut off at 2 s).
+            assert time.monotonic() - started < SHORT.request_timeout_s / 2
+            assert status_of(trickler) == 408
+            assert time.monotonic() - started < SHORT.request_timeout_s + 1.5
+        finally:
+            stop.set()
+            feeder.join()
+        assert server.invocations == 1
+
+
+def test_headers_that_never_end_are_answered_408(tiny_endpoint_model) -> None:
+    with EndpointServer(tiny_endpoint_model, port=0, limits=SHORT) as server:
+        client = raw_client(server, b"POST /invocations HTTP/1.1\r\nHost: x\r\n")
+        assert status_of(client) == 408
+
+
+@pytest.mark.parametrize("body", [b"[" * 100_000 + b"]" * 100_000,
+                                  b'{"inputs": ' + b"[" * 50_000 + b"]" * 50_000 + b"}"])
+def test_deeply_nested_json_is_a_400(endpoint_server, aws_env, body: bytes) -> None:
+    status, answer = post(f"{endpoint_server.url}/invocations", body)
+    assert status == 400 and "nested too deeply" in answer["message"]
+    client = runtime(endpoint_server)
+    with pytest.raises(client.exceptions.ModelError) as caught:
+        invoke(client, body)
+    assert caught.value.response["OriginalStatusCode"] == 400
+    assert invoke(client, {"inputs": "x", "parameters": TINY})["Body"].read()
+
+
+def test_sixty_silent_clients_hold_no_thread_and_do_not_delay_a_request(handler_with) -> None:
+    with EndpointServer(object(), handler=handler_with(instant), port=0,
+                        limits=SHORT) as server:
+        threads_before = threading.active_count()
+        silent = [raw_client(server, b"POST /invocations HTTP/1.1\r\n") for _ in range(30)]
+        silent += [raw_client(server) for _ in range(30)]  # connected, sending nothing
+        try:
+            started = time.monotonic()
+            assert post(f"{server.url}/invocations", VALID)[0] == 200
+            assert time.monotonic() - started < SHORT.read_timeout_s  # none was waited for
+            assert threading.active_count() <= threads_before + SHORT.workers
+            deadline = time.monotonic() + 5
+            while server.connections and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert server.connections == 0  # every silent client was dropped
+        finally:
+            for client in silent:
+                client.close()
+
+
+def test_beyond_the_queue_a_request_is_answered_503(handler_with) -> None:
+    def slow(data, model):
+        time.sleep(0.5)
+        return instant(data, model)
+
+    limits = Limits(workers=1, max_queued=2)
+    with EndpointServer(object(), handler=handler_with(slow), port=0,
+                        limits=limits) as server:
+        statuses: list[int] = []
+        threads = [threading.Thread(target=lambda: statuses.append(
+            post(f"{server.url}/invocations", VALID)[0])) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+            time.sleep(0.05)
+        for thread in threads:
+            thread.join(timeout=30)
+    assert sorted(statuses) == [200, 200, 503, 503]
+
+
+def test_a_request_over_the_drain_limit_is_refused_at_once(tiny_endpoint_model) -> None:
+    with EndpointServer(tiny_endpoint_model, port=0, limits=SHORT) as server:
+        client = raw_client(server, head(100 * 1024 * 1024))
+        assert status_of(client) == 413
+        assert post(f"{server.url}/invocations", VALID)[0] == 200
