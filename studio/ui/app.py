@@ -26,12 +26,30 @@ def run(argv: Sequence[str] = ()) -> int:
     A failure to start shows a message window and logs the traceback: a double-clicked app
     has no terminal to print one in.
     """
+    from studio.ui.qt_platform import (
+        missing_from_load_error,
+        missing_libraries_message,
+        platform_problem,
+    )
+
     try:
         from PySide6.QtWidgets import QApplication
     except ImportError as exc:
-        print(f"studio: the desktop app needs Qt for Python ({exc}). Install it with: "
-              "pip install 'studio[ui]'", file=sys.stderr)
+        missing = missing_from_load_error(str(exc))
+        if missing:  # Qt for Python is there; a system library it loads is not
+            print(f"studio: {missing_libraries_message(missing, 'Qt for Python')}",
+                  file=sys.stderr)
+        else:
+            print(f"studio: the desktop app needs Qt for Python ({exc}). Install it with: "
+                  "pip install 'studio[ui]'", file=sys.stderr)
         return 1
+    if QApplication.instance() is None:
+        # Qt aborts the process when its platform plugin cannot load: look first.
+        problem = platform_problem()
+        if problem:
+            print(f"studio: {problem}", file=sys.stderr)
+            _log_problem(problem)
+            return 1
     app = QApplication.instance() or QApplication([sys.argv[0], *argv])
     try:
         from studio.context import StudioContext
@@ -93,6 +111,15 @@ def _log_path() -> Path | str:
         return studio_home() / "logs" / "studio.log"
     except OSError:
         return "the log (the data folder could not be created)"
+
+
+def _log_problem(problem: str) -> None:
+    """A double-clicked app has no terminal: the message goes to the log file too."""
+    try:
+        _log_to_file()
+        log.error("%s", problem)
+    except OSError:
+        pass  # stderr has it
 
 
 def _log_to_file() -> None:

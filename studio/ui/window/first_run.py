@@ -21,8 +21,17 @@ def first_run_message(settings: Settings, info: BackendInfo) -> str:
     return row.setup_problem(settings)
 
 
+def first_run_page(settings: Settings, info: BackendInfo) -> str:
+    """The Settings page that fixes what the banner says: where the backend is chosen when
+    the banner suggests switching to another, else the chosen backend's own page."""
+    row = kind(settings.backend)
+    if not info.available and row.capabilities.one_at_a_time and len(KINDS) > 1:
+        return "generation"
+    return row.name
+
+
 class FirstRunBanner(QFrame):
-    settings_requested = Signal()
+    settings_requested = Signal(str)  # the key of the Settings page to open
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -31,7 +40,8 @@ class FirstRunBanner(QFrame):
         self.label = QLabel()
         self.label.setWordWrap(True)
         self.button = QPushButton("Open Settings…")
-        self.button.clicked.connect(self.settings_requested)
+        self.page = "generation"
+        self.button.clicked.connect(lambda: self.settings_requested.emit(self.page))
         layout = QHBoxLayout(self)
         layout.addWidget(self.label, 1)
         layout.addWidget(self.button)
@@ -39,5 +49,6 @@ class FirstRunBanner(QFrame):
 
     def update_for(self, settings: Settings, info: BackendInfo) -> None:
         message = first_run_message(settings, info)
+        self.page = first_run_page(settings, info)
         self.label.setText(message)
         self.setVisible(bool(message))

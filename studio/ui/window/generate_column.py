@@ -1,36 +1,56 @@
 """The window's left column: what to make (prompt, parameters, the task where the backend
 offers tasks), Generate and Cancel, what it will cost (estimated a moment after each edit),
-what went wrong, and the queue."""
+what went wrong, and the queue.
+
+The prompt and parameters scroll up and down in their own area; Generate, Cancel, the
+estimate and the queue stay pinned under it, so they are on screen whatever the window's
+height. Nothing in the column can make it wider (see `narrow.py`)."""
 
 from __future__ import annotations
 
+import time
+
 from PIL import Image
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from backends.errors import BackendError, InvalidRequest
 from backends.types import Backend, Cost, GenerationRequest, load_image
 from studio.backend_kinds import tasks_of
 from studio.context import StudioContext
 from studio.formatting import format_usd
+from studio.generation.job_queue import Job
 from studio.library import ImageRecord, LibraryError
 from studio.settings.values import Settings
 from studio.ui.window.cost_status import estimate_button_text
 from studio.ui.window.edit_words import edit_size
+from studio.ui.window.narrow import VerticalScrollArea, narrow_combos
 from studio.ui.window.params_panel import ParamsPanel
 from studio.ui.window.prompt_panel import PromptPanel
+from studio.ui.window.prompt_tokens import counter_for, tokenizer_dir
 from studio.ui.window.queue_panel import QueuePanel
 from studio.ui.window.task_panel import TaskPanel, request_size
 
 RECENT_PROMPTS = 30
 ESTIMATE_DELAY_MS = 300
+COLUMN_MIN_WIDTH = 340
+COLUMN_MAX_WIDTH = 520  # wider only spreads the fields thin; the grid wants the room
+QUEUE_MAX_HEIGHT = 150  # about three rows, then the queue scrolls
+MESSAGE_MAX_HEIGHT = 64  # about four lines; a longer message scrolls, whole
 
 
-class GenerateColumn(QScrollArea):
+class GenerateColumn(QWidget):
     """The panels and buttons the window wires to generating; the window decides what runs."""
 
     def __init__(self, context: StudioContext, parent: QWidget | None = None) -> None:
-        super().__init__(parent, widgetResizable=True)
+        super().__init__(parent)
         self.context = context
         self.prompt_panel = PromptPanel(self.recent_prompts)
         self.params_panel = ParamsPanel()
@@ -48,21 +68,38 @@ class GenerateColumn(QScrollArea):
         self.message_label.setStyleSheet("color: #d9534f")
         self.queue_panel = QueuePanel(context.jobs)
 
+        self.message_label.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message_scroll = VerticalScrollArea(self.message_label,
+                                                 max_hint_height=MESSAGE_MAX_HEIGHT)
+        self.message_scroll.setSizePolicy(QSizePolicy.Policy.Preferred,
+                                          QSizePolicy.Policy.Fixed)
+        self.message_scroll.setVisible(False)
+
         buttons = QHBoxLayout()
         buttons.addWidget(self.generate_button, 2)
         buttons.addWidget(self.cancel_button, 1)
-        column = QWidget()
-        layout = QVBoxLayout(column)
-        layout.addWidget(self.prompt_panel)
-        layout.addWidget(self.params_panel)
-        layout.addWidget(self.task_panel)
+        fields = QWidget()
+        fields_layout = QVBoxLayout(fields)
+        fields_layout.setContentsMargins(0, 0, 4, 0)  # room beside the vertical scrollbar
+        fields_layout.addWidget(self.prompt_panel)
+        fields_layout.addWidget(self.params_panel)
+        fields_layout.addWidget(self.task_panel)
+        fields_layout.addStretch(0)
+        fields_layout.setStretchFactor(self.prompt_panel, 1)  # spare height: the prompt box
+        self.scroll = VerticalScrollArea(fields)
+        self.queue_scroll = VerticalScrollArea(self.queue_panel,
+                                               max_hint_height=QUEUE_MAX_HEIGHT)
+        self.queue_scroll.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.scroll, 1)
         layout.addLayout(buttons)
         layout.addWidget(self.estimate_label)
-        layout.addWidget(self.message_label)
-        layout.addWidget(self.queue_panel)
-        layout.addStretch()
-        self.setWidget(column)
-        self.setMinimumWidth(340)
+        layout.addWidget(self.message_scroll)
+        layout.addWidget(self.queue_scroll)
+        self.setMinimumWidth(COLUMN_MIN_WIDTH)
+        self.setMaximumWidth(COLUMN_MAX_WIDTH)
+        narrow_combos(self)
 
         self._estimate_timer = QTimer(self, singleShot=True, interval=ESTIMATE_DELAY_MS)
         self._estimate_timer.timeout.connect(self.update_estimate)
@@ -70,15 +107,25 @@ class GenerateColumn(QScrollArea):
         self.params_panel.changed.connect(self.schedule_estimate)
         self.task_panel.changed.connect(self.schedule_estimate)
         self.task_panel.changed.connect(self._follow_task)
+        self.task_panel.changed.connect(lambda: narrow_combos(self.task_panel))
         self.task_panel.failed.connect(self.show_message)
         self.params_panel.init_image_changed.connect(
             lambda: self.task_panel.set_input_image(self.params_panel.init_image))
+        # An error clears once fixed: by an edit after which the request is valid again, or
+        # by a run submitted after it that succeeds.
+        self._edits = self._edits_at_message = 0
+        self._message_at = 0.0
+        for panel in (self.prompt_panel, self.params_panel, self.task_panel):
+            panel.changed.connect(self._count_edit)
+        context.jobs.finished.connect(self._clear_message_after)
 
     def set_settings(self, settings: Settings) -> None:
         """Show the chosen backend, its model and its tasks (at start and on change)."""
         self.params_panel.set_settings(settings)
         self.task_panel.set_tasks(tasks_of(settings.backend))
         profile = self.params_panel.profile
+        self.prompt_panel.set_token_counter(None if profile is None else counter_for(
+            profile.family, tokenizer_dir(settings.local.model, profile.reference_repo)))
         if profile is not None and not profile.negative_prompt:
             self.prompt_panel.set_negative_allowed(
                 False, f"{profile.label} takes no negative prompt: it is guidance-distilled. "
@@ -120,7 +167,20 @@ class GenerateColumn(QScrollArea):
 
     def show_message(self, text: str) -> None:
         self.message_label.setText(text)
-        self.message_label.setVisible(bool(text))
+        self.message_scroll.setVisible(bool(text))
+        self._edits_at_message = self._edits
+        self._message_at = time.perf_counter()
+
+    def _count_edit(self) -> None:
+        self._edits += 1
+
+    def _clear_message_after(self, job: Job, *_: object) -> None:
+        if self.message_label.text() and job.submitted_at > self._message_at:
+            self.show_message("")
+
+    def _clear_fixed_message(self) -> None:
+        if self.message_label.text() and self._edits > self._edits_at_message:
+            self.show_message("")
 
     def schedule_estimate(self) -> None:
         self._estimate_timer.start()
@@ -136,6 +196,7 @@ class GenerateColumn(QScrollArea):
         except BackendError as exc:
             self.show_no_estimate(str(exc))
             return
+        self._clear_fixed_message()
         self.show_estimate(cost)
 
     def show_estimate(self, cost: Cost) -> None:

@@ -25,15 +25,18 @@ from studio.ui.compare.backends_dialog import CompareBackendsDialog
 from studio.ui.compare.view import CompareDialog
 from studio.ui.gallery.pane import GalleryPane
 from studio.ui.gallery.thumbnails import ThumbnailCache
+from studio.ui.gallery.transfer import copied_message
 from studio.ui.loupe.detail_panel import DetailPanel
 from studio.ui.settings.dialog import SettingsDialog, default_test_connection
 from studio.ui.window.edit_words import edit_support
 from studio.ui.window.file_inputs import FileInputsWindow
 from studio.ui.window.first_run import FirstRunBanner
 from studio.ui.window.generate_column import GenerateColumn
+from studio.ui.window.live_bar import LiveMode
 from studio.ui.window.menus import build_menus
 from studio.ui.window.status_bar import WindowStatus
 from studio.ui.window.task_panel import image_tasks
+from studio.ui.window.window_size import fit_to_screen, splitter_sizes
 
 
 def model_profile_may_appear(settings: Settings) -> bool:
@@ -48,7 +51,7 @@ class MainWindow(FileInputsWindow):
         self.context = context
         self.setWindowTitle("Studio")
         self.setAcceptDrops(True)
-        self.resize(1500, 900)
+        fit_to_screen(self)
         self.compare_dialogs: list[CompareDialog] = []
         self.settings_dialog: SettingsDialog | None = None
 
@@ -65,7 +68,7 @@ class MainWindow(FileInputsWindow):
         self.gallery = GalleryPane(context.library_notifier, self.thumbnails)
         self.detail = DetailPanel(context.library_notifier)
         self.banner = FirstRunBanner()
-        self.banner.settings_requested.connect(self.open_settings)
+        self.banner.settings_requested.connect(self.open_settings_at)
 
         self._build_layout()
         actions = build_menus(self)
@@ -79,6 +82,8 @@ class MainWindow(FileInputsWindow):
         self.params_panel.set_defaults(settings)
         self._on_settings_changed(settings)
         self.column.update_estimate()
+        # After the panels' own wiring, so live mode sees the model the panels show.
+        self.live = LiveMode(context, self.column, self.detail, self.submit, self)
 
     # -- layout ---------------------------------------------------------------------------
 
@@ -94,7 +99,8 @@ class MainWindow(FileInputsWindow):
         splitter.addWidget(center)
         splitter.addWidget(self.detail)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([360, 760, 380])
+        splitter.setSizes(splitter_sizes(self.width()))
+        splitter.setCollapsible(0, False)
         self.setCentralWidget(splitter)
         self.gallery.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.gallery.view.customContextMenuRequested.connect(self._show_tile_menu)
@@ -106,6 +112,8 @@ class MainWindow(FileInputsWindow):
             QShortcut(QKeySequence(keys), self, activated=self.generate,
                       context=Qt.ShortcutContext.ApplicationShortcut)
         QShortcut(QKeySequence(Qt.Key.Key_Escape), self, activated=self.cancel_running)
+        self.gallery.view.copied.connect(  # Ctrl+C in the grid
+            lambda count: self.statusBar().showMessage(copied_message(count), 5000))
         self.generate_button.clicked.connect(self.generate)
         self.cancel_button.clicked.connect(self.cancel_running)
         self.params_panel.backend_chosen.connect(
@@ -271,7 +279,8 @@ class MainWindow(FileInputsWindow):
             self.product_dialog = ProductDialog(
                 self.context.backends.current,
                 lambda: self.params_panel.build_request("scene", self.prompt_panel.negative()),
-                self.submit, self)
+                self.submit, self, jobs=self.context.jobs)
+            self.product_dialog.show_in_gallery.connect(self.gallery.show_ids)
         self.product_dialog.show()
         self.product_dialog.raise_()
         return self.product_dialog
@@ -283,18 +292,25 @@ class MainWindow(FileInputsWindow):
         if getattr(self, "batch_dialog", None) is None:
             self.batch_dialog = BatchDialog(self.context, self)
             self.batch_dialog.show_in_gallery.connect(self.gallery.show_ids)
+        self.batch_dialog.use_main_panel(self.batch_dialog.panel_values(self.params_panel))
         self.batch_dialog.show()
         self.batch_dialog.raise_()
         return self.batch_dialog
 
     # -- settings -------------------------------------------------------------------------
 
-    def open_settings(self) -> None:
+    def open_settings(self) -> SettingsDialog:
         if self.settings_dialog is None:
             self.settings_dialog = SettingsDialog(self.context.settings, default_test_connection,
                                                   self)
         self.settings_dialog.show()
         self.settings_dialog.raise_()
+        return self.settings_dialog
+
+    def open_settings_at(self, page: str) -> None:
+        """Settings, on the page (`SettingsDialog.show_page` key) the first-run banner is
+        about."""
+        self.open_settings().show_page(page)
 
     def _choose_model(self, model: str) -> None:
         store = self.context.settings

@@ -48,6 +48,7 @@ from studio.ui.window.lora_list import LoraList
 from studio.ui.window.model_card import ModelCard
 
 CUSTOM_SIZE = "Custom"
+FORM_ROW_SPACING = 4
 
 
 class ParamsPanel(QWidget):
@@ -132,13 +133,16 @@ class ParamsPanel(QWidget):
         seed_row.addWidget(self.seed_edit, 1)
         seed_row.addWidget(self.seed_lock)
         seed_row.addWidget(self.shuffle_button)
+        # The preset and the sides on one line: a short window keeps every field in view.
         size_row = QHBoxLayout()
+        size_row.addWidget(self.size_combo, 1)
         size_row.addWidget(self.width_spin)
         size_row.addWidget(QLabel("×"))
         size_row.addWidget(self.height_spin)
 
         form = QFormLayout(self)
         form.setContentsMargins(0, 0, 0, 0)
+        form.setVerticalSpacing(FORM_ROW_SPACING)
         form.addRow("Backend", self.backend_combo)
         form.addRow("Model", self.model_combo)
         form.addRow("", self.model_card)
@@ -146,8 +150,7 @@ class ParamsPanel(QWidget):
         form.addRow("Steps", self.steps_spin)
         form.addRow("Guidance", self.guidance_spin)
         form.addRow("Images", self.count_spin)
-        form.addRow("Size", self.size_combo)
-        form.addRow("", size_row)
+        form.addRow("Size", size_row)
         form.addRow("Sampler", self.sampler_combo)
         form.addRow("Speed", self.speed_combo)
         form.addRow("LoRAs", self.lora_list)
@@ -333,6 +336,13 @@ class ParamsPanel(QWidget):
         self.steps_spin.setToolTip(steps if abilities.steps_apply else self._ignored_tip)
         self.guidance_spin.setToolTip(guidance if abilities.guidance_applies
                                       else self._ignored_tip)
+        # A model distilled to run without guidance ignores the value: say so, greyed out.
+        if abilities.guidance_applies and profile is not None and profile.guidance_kind == "none":
+            self.guidance_spin.setEnabled(False)
+            self.guidance_spin.setToolTip(f"{profile.label} does not use guidance: it was "
+                                          "distilled to run without it.")
+        else:
+            self.guidance_spin.setEnabled(abilities.guidance_applies)
         self.sampler_combo.setToolTip(samplers if abilities.sampler_applies
                                       else self._ignored_tip)
 
@@ -356,7 +366,9 @@ class ParamsPanel(QWidget):
 
     def _sync_preset(self) -> None:
         size = (self.width_spin.value(), self.height_spin.value())
-        index = self.size_combo.findData(size)
+        # findData cannot match a tuple (Qt compares its own copy of it): look item by item.
+        index = next((i for i in range(self.size_combo.count())
+                      if self.size_combo.itemData(i) == size), -1)
         self.size_combo.blockSignals(True)
         self.size_combo.setCurrentIndex(index if index >= 0 else
                                         self.size_combo.findText(CUSTOM_SIZE))

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import time
+
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QPixmap
+from PySide6.QtGui import QPixmap, QResizeEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -17,9 +20,40 @@ from PySide6.QtWidgets import (
 from backends.types import Progress
 from studio.formatting import format_usd
 from studio.generation.job_queue import Job, JobQueue
+from studio.ui.elided_label import ElidedLabel
 from studio.ui.qt_images import pil_to_qimage
 
 DONE_ROW_LINGER_MS = 1500
+
+
+class StatusLine(QLabel):
+    """A row's status on one line, cut to the row's width, so a long message (a failure, a
+    download) neither widens the column nor pushes the parameters out of view; the whole
+    text is its tooltip (and a failure's is also in the window's message)."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._full = ""
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setMinimumWidth(40)
+        self.setText(text)
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt override
+        self._full = text
+        self.setToolTip(text)
+        self._elide()
+
+    def text(self) -> str:
+        return self._full
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        super().setText(self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight,
+                                                      max(self.width(), 40)))
 
 
 class JobRow(QWidget):
@@ -32,10 +66,10 @@ class JobRow(QWidget):
         self.preview = QLabel()
         self.preview.setFixedSize(40, 40)
         self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.title = QLabel(f"#{job.id} {job.summary}")
+        # One line, cut to the column's width: a long prompt must not widen the column.
+        self.title = ElidedLabel(f"#{job.id} {job.summary}", mode=Qt.TextElideMode.ElideRight)
         self.title.setToolTip(job.request.prompt)
-        self.status = QLabel(f"Queued · estimate {format_usd(job.estimate.usd)}")
-        self.status.setWordWrap(True)
+        self.status = StatusLine(f"Queued · estimate {format_usd(job.estimate.usd)}")
         self.bar = QProgressBar(textVisible=False, maximumHeight=6, maximum=0)
         self.cancel_button = QToolButton(text="✕")
         self.cancel_button.setToolTip("Cancel this job")
@@ -51,6 +85,7 @@ class JobRow(QWidget):
         layout.addLayout(text, 1)
         layout.addWidget(self.cancel_button, alignment=Qt.AlignmentFlag.AlignTop)
         self.state = "queued"
+        self.failed_at = 0.0
 
     def show_progress(self, event: Progress) -> None:
         self.state = "running"
@@ -74,6 +109,7 @@ class JobRow(QWidget):
 
     def show_failed(self, message: str) -> None:
         self.state = "failed"
+        self.failed_at = time.perf_counter()
         self.bar.setMaximum(1)
         self.bar.setValue(0)
         self.status.setText(f"⚠ {message}")
@@ -111,6 +147,7 @@ class QueuePanel(QWidget):
         jobs.started.connect(lambda job: self._row(job) and self._row(job).show_started())
         jobs.progress.connect(self._on_progress)
         jobs.finished.connect(lambda job, result, records: self._finish(job.id))
+        jobs.finished.connect(self._dismiss_fixed_failures)
         jobs.cancelled.connect(lambda job: self._finish(job.id))
         jobs.failed.connect(self._on_failed)
         self._update_header()
@@ -148,6 +185,12 @@ class QueuePanel(QWidget):
         # The panel as context: the timer dies with it if the window closes first.
         QTimer.singleShot(DONE_ROW_LINGER_MS, self, lambda: self._remove(job_id))
         self._update_header()
+
+    def _dismiss_fixed_failures(self, job: Job, *_: object) -> None:
+        """A run submitted after a failure succeeded: the failure was fixed, its row goes."""
+        for row in list(self.rows.values()):
+            if row.state == "failed" and row.failed_at < job.submitted_at:
+                self._remove(row.job_id)
 
     def _remove(self, job_id: int) -> None:
         row = self.rows.pop(job_id, None)

@@ -200,7 +200,7 @@ def test_opening_the_window_does_not_import_torch(tiny_settings) -> None:
 
 
 def test_backend_and_device_show_in_the_status_bar(window) -> None:
-    assert window.backend_status.text().startswith("Local GPU")
+    assert window.backend_status.text().startswith("Local · CPU")
 
 
 def test_the_cloud_only_install_opens_and_explains_the_local_extra(tiny_settings) -> None:
