@@ -345,10 +345,10 @@ class BatchRunner:
             # The scene at the preset's size: a fetched upscaler's or Lanczos's, recorded.
             image, upscaled = self.preset.fit_scene(image)
             if placed is None:
-                data = self.preset.encode(image, self._disclosure(record))
+                data = self.preset.encode(image, self._disclosure(record, item))
             else:
                 final = self.preset.final_with_product(image, placed)
-                data = self.preset.encode(final, self._disclosure(record), final=True)
+                data = self.preset.encode(final, self._disclosure(record, item), final=True)
                 extra.append(product_pixels_check(data, final, placed, self.preset.format))
             results = [*check_image(data, self.preset), *extra]
             checks = json.dumps([*(dataclasses.asdict(r) for r in results), upscaled.to_check()],
@@ -372,10 +372,11 @@ class BatchRunner:
         except BackendError:
             return None  # the photo went away since generating: the composite as made
 
-    def _disclosure(self, record: ImageRecord) -> Disclosure:
-        """A row with a product photo had the photo's pixels composited into its scene."""
-        return Disclosure(model=record.model, backend=record.backend,
-                          composite=self.products is not None)
+    def _disclosure(self, record: ImageRecord, item: Item) -> Disclosure:
+        """A row with a product photo had the photo's pixels composited into its scene; a row
+        without one (made from its text) is wholly generated."""
+        composite = self.products is not None and self.products.has_photo(item.sku)
+        return Disclosure(model=record.model, backend=record.backend, composite=composite)
 
     def _fail(self, unit: list[Item], reason: str) -> None:
         self.store.mark_failed(self.job_id, [i.idx for i in unit], reason)

@@ -133,8 +133,12 @@ class PhotoRows:
     """Stands in for batch.products.ProductScenes: every row has a product photo (the
     runner's scenes are made around it and the photo's pixels composited back)."""
 
-    def __init__(self) -> None:
+    def __init__(self, without: tuple[str, ...] = ()) -> None:
         self.skus: list[str] = []
+        self.without = without  # rows with no photo: made from their text alone
+
+    def has_photo(self, sku: str) -> bool:
+        return sku not in self.without
 
     def prepare(self, backend: Backend, sku: str,
                 request: GenerationRequest) -> tuple[Backend, GenerationRequest]:
@@ -179,6 +183,20 @@ def test_a_batch_exports_discloses_composites_and_plain_generations(
     assert len(records) == 4
     for record in records:
         assert read_disclosure(record.path.read_bytes())["DigitalSourceType"] == TRAINED
+
+
+def test_a_row_without_a_photo_in_a_photo_batch_is_a_plain_generation(
+        tmp_path: Path, store: BatchStore, library: Library) -> None:
+    preset = get_preset("ebay")
+    job_id, out = make_job(tmp_path, store, products=2, seeds=1, preset=preset)
+    first = store.items(job_id)[0].sku
+    runner = make_runner(store, job_id, out, FakeBackend(), library, preset=preset)
+    runner.products = PhotoRows(without=(first,))
+    assert runner.run().done == 4
+    kinds = {path.parent.name: read_disclosure(path.read_bytes())["DigitalSourceType"]
+             for path in exported_files(out)}
+    assert kinds[first] == TRAINED
+    assert set(kinds.values()) == {TRAINED, COMPOSITE}
 
 
 class Killed(BaseException):
