@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from backends.errors import InvalidRequest
 from backends.types import MAX_SEED
 from studio.batch.catalog import column_key
-from studio.formatting import format_duration
+from studio.formatting import format_duration, format_usd
 
 
 @dataclass(frozen=True)
@@ -70,5 +70,5 @@ class Estimate:
     def describe(self) -> str:
         when = (f"about {format_duration(self.seconds)}" if self.seconds is not None
                 else "time unknown until the first images finish")
-        return (f"{self.images} images · estimated ${self.usd:.2f} ({self.cost_basis}) · "
+        return (f"{self.images} images · estimated {format_usd(self.usd)} ({self.cost_basis}) · "
                 f"{when} ({self.time_basis})")

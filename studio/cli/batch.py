@@ -29,6 +29,7 @@ from studio.cli.options import (
     settings_from_args,
 )
 from studio.cli.running import open_loop, sigint_cancels
+from studio.formatting import format_usd
 
 EXIT_FAILED, EXIT_UNAVAILABLE, EXIT_BUDGET, EXIT_CANCELLED = 1, 3, 5, 130
 RETRY_AMBIGUOUS_HELP = (
@@ -301,7 +302,7 @@ class ProgressPrinter:
         filled = int(width * event.done / max(1, event.total))
         line = (f"[{'#' * filled}{'-' * (width - filled)}] {event.done}/{event.total}"
                 f"{f' · {event.failed} failed' if event.failed else ''} · "
-                f"${event.spent_usd:.4f} spent · ETA {eta}")
+                f"{format_usd(event.spent_usd)} spent · ETA {eta}")
         if self.bar is not None:  # a terminal: a live bar (studio.cli.progress)
             if event.kind != "progress":
                 self.bar.note(event.message)
@@ -325,7 +326,7 @@ class ProgressPrinter:
                                            for s, v, r in summary.failures]}), flush=True)
             return
         print(f"Batch job {summary.job_id} {summary.state}: {summary.done}/{summary.total} "
-              f"images, {summary.failed} failed, ${summary.spent_usd:.4f} spent → {out}")
+              f"images, {summary.failed} failed, {format_usd(summary.spent_usd)} spent → {out}")
         if summary.lost_attempts:
             print(f"  {summary.lost_attempts} attempts may have been billed without an image "
                   "(a timeout or a reset after sending); they are counted in the amount spent")

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from backends.redaction import redact
+from studio.formatting import format_usd
 
 
 def list_jobs(as_json: bool) -> int:
@@ -30,7 +31,7 @@ def list_jobs(as_json: bool) -> int:
         else:
             lost_note = f" {lost} lost" if lost else ""
             print(f"{job.id:>4}  {job.state:<11} {job.counts['done']:>5}/{job.total:<5} "
-                  f"{job.counts['failed']:>3} failed{lost_note}  ${job.spent_usd:>9.4f}  "
+                  f"{job.counts['failed']:>3} failed{lost_note}  {format_usd(job.spent_usd):>10}  "
                   f"{job.created_at[:16]}  {Path(job.catalog).name} → {job.out}")
     if jobs and not as_json and any(job.counts["failed"] for job in jobs):
         print("`studio batch --list ID` lists a job's failed items with their reasons.",
@@ -55,7 +56,7 @@ def show_job(job_id: int, as_json: bool) -> int:
             "failures": [_failure(item) for item in failed]}))
         return 0
     print(f"Batch job {job.id} {job.state}: {job.counts['done']}/{job.total} done, "
-          f"{len(failed)} failed, ${job.spent_usd:.4f} spent, {billed} billed attempts"
+          f"{len(failed)} failed, {format_usd(job.spent_usd)} spent, {billed} billed attempts"
           f"{f' ({lost} without an image)' if lost else ''}")
     print(f"  {job.catalog} → {job.out}")
     for item in failed:

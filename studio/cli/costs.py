@@ -14,6 +14,7 @@ from typing import Any
 from backends.errors import BackendUnavailable
 from backends.types import Cost, GenerationRequest
 from studio.backend_kinds import hourly_usd
+from studio.formatting import format_usd
 
 EXIT_OVER_BUDGET = 5
 
@@ -87,7 +88,7 @@ def before_generate(args: argparse.Namespace, settings: Any, backend: Any,
         if args.json:
             print(json.dumps(data))
         else:
-            print(f"Estimate: ${estimate.usd:.6f} for {request.count} image(s) on "
+            print(f"Estimate: {format_usd(estimate.usd)} for {request.count} image(s) on "
                   f"{backend.name} — {estimate.basis}")
             if burn:
                 print(burn)
@@ -124,7 +125,7 @@ def _burn_line(backend: Any) -> str:
 def run_stats(args: argparse.Namespace) -> int:
     from studio.costs.spending import today_totals
     from studio.costs.stats import daily_totals, format_table, group_runs
-    from studio.formatting import format_per_dollar, format_usd
+    from studio.formatting import format_per_dollar
     from studio.library import Library
     from studio.settings.values import load_settings
 
@@ -237,7 +238,7 @@ def _write_sheet(results: Any, path: Path) -> None:
 
     columns = []
     for outcome in results:
-        images = [(record.path, f"{record.latency_s:.2f}s · ${record.cost.usd:.5f}\n"
+        images = [(record.path, f"{record.latency_s:.2f}s · {format_usd(record.cost.usd)}\n"
                                 f"{record.model}"[:80])
                   for record in outcome.first_images]
         columns.append((outcome.choice.label, images))

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from backends.types import Progress
+from studio.formatting import format_usd
 
 
 def record_json(record: Any, path: Path | None = None) -> dict[str, Any]:
@@ -53,7 +54,7 @@ def print_record(record: Any, as_json: bool, path: Path | None = None) -> None:
           f"queue {t.queue_s:.2f}, "
           f"network {t.network_s:.2f}, inference {t.inference_s:.2f}, decode {t.decode_s:.2f}) · "
           # Six decimals: the exact figure a script or a spreadsheet adds up.
-          f"${record.cost.usd:.6f} — {record.cost.basis}", flush=True)
+          f"{format_usd(record.cost.usd)} — {record.cost.basis}", flush=True)
     if record.accelerations:
         print(f"  {'; '.join(record.accelerations)}", flush=True)
 

@@ -11,6 +11,7 @@ from backends.errors import InvalidRequest
 from backends.types import CancelToken, Cost
 from studio.backend_kinds import request_model
 from studio.cli.options import parse_fill
+from studio.formatting import format_usd
 from studio.product.placement import POSITIONS
 
 DEFAULT_FILL = 0.85
@@ -132,7 +133,7 @@ def run_product_generate(args: argparse.Namespace, settings: Any) -> int:
 
     def show(outcome: Any) -> None:
         if not args.json:
-            print(f"\nScene {outcome.scene!r} (estimate was ${outcome.estimate.usd:.6f}):",
+            print(f"\nScene {outcome.scene!r} (estimate was {format_usd(outcome.estimate.usd)}):",
                   file=sys.stderr)
         print_records(outcome.records, args.json, args.out)
 
