@@ -8,6 +8,9 @@
                                          family, variant and licence as packaging found them,
                                          and the diffusers/transformers it was saved with
 
+`studio endpoint compile` leaves a model.tar.gz already in this layout (deploy it as it is);
+its folder, unpacked, packages again here with the family it recorded (studio_compiled.json).
+
 A model saved with transformers 5 is packaged in the format the GPU container's transformers
 4 reads (legacy_format.py: vocab.json + merges.txt beside tokenizer.json, CLIP text encoders
 with their `text_model.` prefix), and requirements.txt keeps the container on transformers 4:
@@ -31,6 +34,7 @@ from backends.resources import resources_dir
 
 TARGETS = ("gpu", "inferentia2")
 MANIFEST = "studio_model.json"
+COMPILED_RECORD = "studio_compiled.json"  # written by neuron_compile_script.py
 
 # The first diffusers release with each family's pipelines (the variants' where they came
 # later); an older one in the container could not load the model.
@@ -91,6 +95,14 @@ def package_model(model_dir: Path, out: Path, target: str = "gpu") -> PackageRep
     name = model_dir.resolve().name
     family, variants = inference.family_from_configs(inference.config_reader(str(model_dir)),
                                                      name)
+    compiled = compiled_record(model_dir) if target == "inferentia2" else {}
+    if compiled:
+        # A compiled pipeline's model_index.json names optimum's Neuron classes, which say
+        # nothing of the family: `endpoint compile` recorded it from the source model.
+        name = str(compiled.get("model") or name)
+        if family == inference.UNKNOWN and compiled.get("family"):
+            family = str(compiled["family"])
+            variants = tuple(v for v in str(compiled.get("variant") or "").split("-") if v)
     profile = family_profile(family, variants)
     saved = saved_with(model_dir)
     manifest = json.dumps(_manifest(name, target, family, variants, profile, saved), indent=2)
@@ -147,6 +159,15 @@ def requirements(target: str, profile: FamilyProfile | None,
     return _GPU_REQUIREMENTS.format(diffusers=wanted, saved=note)
 
 
+def compiled_record(model_dir: Path) -> dict[str, object]:
+    """What `studio endpoint compile` recorded in a compiled folder ({} for any other)."""
+    try:
+        data = json.loads((Path(model_dir) / COMPILED_RECORD).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
 def saved_with(model_dir: Path) -> dict[str, str]:
     """The diffusers and transformers versions the model's own files record."""
     found: dict[str, str] = {}
@@ -197,7 +218,8 @@ def _check(model_dir: Path, target: str) -> None:
     if target == "inferentia2" and not compiled:
         raise InvalidRequest(
             f"{str(model_dir)!r} is not compiled for Inferentia2 (it holds no .neuron files). "
-            "Compile it first with `optimum-cli export neuron` (see the README).")
+            "Compile it first with `studio endpoint compile` (a SageMaker job) or "
+            "`optimum-cli export neuron` (see the README).")
     if target == "gpu" and compiled:
         raise InvalidRequest(f"{str(model_dir)!r} is compiled for Inferentia2; use --target "
                              "inferentia2, or package the uncompiled folder for a GPU.")
