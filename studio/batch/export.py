@@ -79,8 +79,9 @@ class Exporter:
             # Images are already compressed: storing them is as small and much faster.
             with zipfile.ZipFile(temp, "w", compression=zipfile.ZIP_STORED) as archive:
                 for row in rows:
-                    archive.write(self.folder / row.file, row.file)
-                archive.writestr("manifest.csv", manifest_csv(rows),
+                    if row.file:  # a failed item has no file: manifest.csv says why
+                        archive.write(self.folder / row.file, row.file)
+                archive.writestr("manifest.csv", manifest_csv(rows, job.get("failures", ())),
                                  compress_type=zipfile.ZIP_DEFLATED)
                 archive.writestr("manifest.json", manifest_json(rows, job),
                                  compress_type=zipfile.ZIP_DEFLATED)

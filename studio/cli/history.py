@@ -23,6 +23,9 @@ def add_history_command(commands: Any) -> None:
     history.add_argument("--search", help="words to find in prompts")
     history.add_argument("--limit", type=int, default=20)
     history.add_argument("--json", action="store_true", help="one JSON object per image")
+    history.add_argument("--live", action=argparse.BooleanOptionalAction, default=None,
+                         help="only the images live mode made (--live) or none of them "
+                              "(--no-live); both by default")
     history.set_defaults(handler=run_history)
 
 
@@ -34,7 +37,8 @@ def run_history(args: argparse.Namespace) -> int:
     if args.limit < 1:
         raise InvalidRequest("--limit must be at least 1.")
     library = Library.open(load_settings().library_path())
-    records = library.search(args.search or None, limit=args.limit)
+    records = library.search(args.search or None, limit=args.limit,
+                             live=getattr(args, "live", None))
     if not records and not args.json:
         print("No images found." if args.search else "History is empty.", file=sys.stderr)
     if args.json:

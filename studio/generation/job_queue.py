@@ -36,6 +36,7 @@ class Job:
     cancel: CancelToken = field(default_factory=CancelToken)
     submitted_at: float = field(default_factory=time.perf_counter)
     state: str = "queued"  # queued, running, finished, failed, cancelled
+    live: bool = False  # live mode's: recorded as such, hidden from the gallery by default
 
     @property
     def estimate(self) -> Cost:
@@ -69,12 +70,14 @@ class JobQueue(QObject):
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
 
-    def submit(self, request: GenerationRequest, backend: Backend) -> Job:
-        """Queue `request`; raises BudgetExceeded (nothing queued) when it would pass the cap."""
+    def submit(self, request: GenerationRequest, backend: Backend, *,
+               live: bool = False) -> Job:
+        """Queue `request` (`live`: for live mode); raises BudgetExceeded (nothing queued)
+        when it would pass the cap."""
         # A missing seed is drawn by the backend, within the range its model accepts; the
         # result's request carries the seed that was used.
         admission = self.loop.admit(request, backend)
-        job = Job(next(self._ids), request, backend, admission)
+        job = Job(next(self._ids), request, backend, admission, live=live)
         with self._lock:
             self._jobs[job.id] = job
         self.queued.emit(job)
@@ -138,7 +141,7 @@ class JobQueue(QObject):
         try:
             # Time spent waiting in this queue is queue time too.
             generated = self.loop.run(job.request, job.backend, admission=job.admission,
-                                      hooks=hooks, queued_s=waited)
+                                      hooks=hooks, queued_s=waited, live=job.live)
         except Cancelled:
             self._finish(job, "cancelled")
             self.cancelled.emit(job)

@@ -1,7 +1,8 @@
 """Generation settings from any image, whichever tool wrote them, as a GenerationRequest.
 
 Read, in this order: Studio's own JSON chunk; the text chunks of AUTOMATIC1111 (and forks),
-ComfyUI, InvokeAI, Fooocus and NovelAI, recognised by sd-parsers; A1111 "stealth" info in the
+ComfyUI, InvokeAI, Fooocus and NovelAI, recognised by sd-parsers; ComfyUI's API-format graph
+alone (`prompt` without `workflow`, studio.library.comfy_api); A1111 "stealth" info in the
 pixels' lowest bits (studio.library.stealth_info); and for JPEG and WebP, A1111's EXIF
 UserComment.
 
@@ -32,6 +33,7 @@ from sd_parsers.parsers import (
 
 from backends.errors import InvalidRequest
 from backends.types import GenerationRequest
+from studio.library.comfy_api import ApiSettings, api_graph, read_api_graph
 from studio.library.png_metadata import (
     PARAMETERS_KEY,
     STUDIO_KEY,
@@ -161,6 +163,10 @@ def _from_text(text: Mapping[str, Any], where: str, name: str) -> FoundSettings 
         if info.generator.value == "AUTOMATIC1111":
             return _from_a1111(str(text[PARAMETERS_KEY]), where, name, info)
         return _from_prompt_info(info, where, name)
+    graph = api_graph(text.get("prompt"))
+    settings = read_api_graph(graph) if graph is not None else None
+    if settings is not None:
+        return _from_comfy_api(settings, where, name)
     parameters = text.get(PARAMETERS_KEY)
     if isinstance(parameters, str) and parameters.strip() and _json_object(parameters) is None:
         # A1111's own key with fewer settings than sd-parsers needs (no sampler): the prompt.
@@ -221,6 +227,39 @@ def _from_prompt_info(info: PromptInfo, where: str, name: str) -> FoundSettings:
     other = {str(key): _short(value) for key, value in info.metadata.items()
              if key not in ("width", "height", "steps", "full_prompt", "full_negative_prompt")}
     return _finish(tool, where, name, fields, sampler_text, skipped, other)
+
+
+def _from_comfy_api(settings: ApiSettings, where: str, name: str) -> FoundSettings:
+    """ComfyUI's API-format graph (no `workflow` chunk beside it), as the first pass says."""
+    skipped: list[str] = []
+    if settings.further_passes:
+        skipped.append(f"{settings.further_passes} further sampling pass(es) of the "
+                       "workflow (Studio repeats the first)")
+    fields: dict[str, Any] = {"prompt": settings.prompt,
+                              "negative_prompt": settings.negative_prompt}
+    sampler_text = ", ".join(part for part in (settings.sampler_name, settings.scheduler)
+                             if part)
+    if sampler_text:
+        scheduler = scheduler_for(settings.sampler_name, settings.scheduler)
+        if scheduler is None:
+            skipped.append(_no_sampler(sampler_text))
+        else:
+            fields["scheduler"] = scheduler
+    _put(fields, skipped, "seed", "seed", settings.seed, _whole)
+    _put(fields, skipped, "steps", "steps", settings.steps, _whole)
+    _put(fields, skipped, "guidance", "CFG scale", settings.cfg, _decimal)
+    if settings.denoise is not None and _decimal(settings.denoise) not in (None, 1.0):
+        _put(fields, skipped, "strength", "denoise", settings.denoise, _decimal)
+    if settings.model:
+        fields["model"] = settings.model
+    if settings.width is not None and settings.height is not None:
+        _put(fields, skipped, "width", "width", settings.width, _whole)
+        _put(fields, skipped, "height", "height", settings.height, _whole)
+    other = {"format": "ComfyUI API graph (no workflow chunk)"}
+    if settings.loras:
+        other["loras"] = _short(", ".join(settings.loras))
+        skipped.append(f"LoRA(s) {', '.join(settings.loras)}: listed, not applied")
+    return _finish("ComfyUI", where, name, fields, sampler_text, skipped, other)
 
 
 def _given(value: Any) -> bool:

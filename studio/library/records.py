@@ -19,7 +19,7 @@ SELECT_IMAGES = """
            i.created_at, r.prompt, r.negative_prompt, r.model, r.backend, r.device, r.mode,
            r.load_s, r.queue_s, r.network_s, r.inference_s, r.decode_s, r.total_s, r.count,
            r.cost_usd, r.cost_basis, r.cost_estimated, r.estimate_usd, r.estimate_basis,
-           r.request_json, r.family, r.licence, r.commercial_use, r.accelerations
+           r.request_json, r.family, r.licence, r.commercial_use, r.accelerations, r.live
 """
 
 
@@ -50,6 +50,7 @@ class ImageRecord:
     licence: str = ""
     commercial_use: bool | None = None
     accelerations: tuple[str, ...] = ()
+    live: bool = False  # made by live mode, as the designer typed
 
     @property
     def latency_s(self) -> float:
@@ -88,12 +89,14 @@ def image_record(row: sqlite3.Row, root: Path) -> ImageRecord:
         family=row["family"], licence=row["licence"],
         commercial_use=None if row["commercial_use"] is None else bool(row["commercial_use"]),
         accelerations=tuple(json.loads(row["accelerations"] or "[]")),
+        live=bool(row["live"]),
     )
 
 
 def run_row(run_id: str, result: GenerationResult, estimate: Cost | None,
-            init_rel: str | None) -> dict[str, Any]:
-    """The `runs` row of a result. The request is stored with the seed the run really used."""
+            init_rel: str | None, *, live: bool = False) -> dict[str, Any]:
+    """The `runs` row of a result. The request is stored with the seed the run really used;
+    `live`: live mode made it."""
     request = result.request
     run_seed = request.seed if request.seed is not None else result.images[0].seed
     return {
@@ -113,4 +116,5 @@ def run_row(run_id: str, result: GenerationResult, estimate: Cost | None,
         "family": result.family, "licence": result.licence,
         "commercial_use": None if result.commercial_use is None else int(result.commercial_use),
         "accelerations": json.dumps(list(result.accelerations), ensure_ascii=False),
+        "live": int(live),
     }

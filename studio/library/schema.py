@@ -9,7 +9,7 @@ import sqlite_utils
 
 from studio.library.errors import LibraryError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 # Hand-written DDL rather than sqlite-utils' create(): it needs AUTOINCREMENT (a deleted
@@ -78,6 +78,10 @@ _MODEL_FACTS_COLUMNS = {
     "accelerations": "TEXT NOT NULL DEFAULT '[]'",
 }
 
+# Version 3: whether live mode made the run (regenerating as the designer types). Its images
+# are kept and counted like any other, and the gallery hides them unless asked.
+_LIVE_COLUMNS = {"live": "INTEGER NOT NULL DEFAULT 0"}
+
 
 def migrate(conn: sqlite3.Connection, db_path: Path) -> None:
     """Bring the database at `conn` to SCHEMA_VERSION, or refuse one from a newer Studio."""
@@ -92,9 +96,11 @@ def migrate(conn: sqlite3.Connection, db_path: Path) -> None:
     for statement in _SCHEMA_V1:
         conn.execute(statement)
     present = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
-    for column, kind in _MODEL_FACTS_COLUMNS.items():
+    for column, kind in {**_MODEL_FACTS_COLUMNS, **_LIVE_COLUMNS}.items():
         if column not in present:
             conn.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
+    # Live runs are few next to the rest: counting and listing them starts from this index.
+    conn.execute("CREATE INDEX IF NOT EXISTS idx_runs_live ON runs(id) WHERE live = 1")
     db = sqlite_utils.Database(conn)
     if not db["runs_fts"].exists():
         # FTS5 maps to runs by rowid, which VACUUM may renumber on a table with a TEXT

@@ -108,24 +108,26 @@ class Library:
     # --- writing ------------------------------------------------------------------------
 
     def record(
-        self, result: GenerationResult, *, estimate: Cost | None = None
+        self, result: GenerationResult, *, estimate: Cost | None = None, live: bool = False
     ) -> list[ImageRecord]:
         """Save every image of `result` (PNG with metadata) and its rows; return the records
         and announce them (`RecordsAdded`).
 
-        `estimate` is the run's cost estimate, kept to compare with the actual cost. If
+        `estimate` is the run's cost estimate, kept to compare with the actual cost; `live`
+        marks a run live mode made (kept and counted like any other). If
         anything fails, the files this call wrote are removed and the error is raised, as a
         `LibraryError` when the disk or the database refused.
         """
         if not result.images:
             return []
         with self._errors("save the images in the library"):
-            run_id = self._write_run(result, estimate)
+            run_id = self._write_run(result, estimate, live)
             records = self._queries.run_images(run_id)
         self.events.publish(RecordsAdded(tuple(records)))
         return records
 
-    def _write_run(self, result: GenerationResult, estimate: Cost | None) -> str:
+    def _write_run(self, result: GenerationResult, estimate: Cost | None,
+                   live: bool = False) -> str:
         run_id = str(uuid.uuid4())
         local = result.created_at.astimezone()
         folder, stamp = local.strftime("%Y-%m-%d"), local.strftime("%Y%m%d-%H%M%S")
@@ -146,7 +148,8 @@ class Library:
                     "sha256": sha256, "favourite": 0, "created_at": iso(result.created_at),
                 })
             with self._transaction() as conn:
-                self._insert(conn, "runs", run_row(run_id, result, estimate, init_rel))
+                self._insert(conn, "runs",
+                             run_row(run_id, result, estimate, init_rel, live=live))
                 for image_row in image_rows:
                     self._insert(conn, "images", image_row)
         except BaseException:
@@ -210,15 +213,17 @@ class Library:
         favourites_only: bool = False, since: datetime | None = None,
         until: datetime | None = None, ids: Sequence[int] | None = None,
         after: ImageRecord | None = None, limit: int = 50, offset: int = 0,
+        live: bool | None = None,
     ) -> list[ImageRecord]:
         """Images newest first. `text` matches prompt and negative prompt word by word (each
         word as a prefix); any input is safe. `since` is inclusive, `until` exclusive; naive
-        datetimes are local time. `ids` keeps only those images.
+        datetimes are local time. `ids` keeps only those images. `live`: None both, False
+        only what live mode did not make, True only what it made.
 
         `after` continues the list after that record (keyset paging): unlike `offset`, each
         page costs the same however deep it is, and images added meanwhile shift nothing.
         """
-        filters = Filters.of(text, backend, model, favourites_only, since, until, ids)
+        filters = Filters.of(text, backend, model, favourites_only, since, until, ids, live)
         if after is not None:
             filters.after(after)
         with self._errors("search the history"):
@@ -228,8 +233,9 @@ class Library:
         self, text: str | None = None, *, backend: str | None = None, model: str | None = None,
         favourites_only: bool = False, since: datetime | None = None,
         until: datetime | None = None, ids: Sequence[int] | None = None,
+        live: bool | None = None,
     ) -> int:
-        filters = Filters.of(text, backend, model, favourites_only, since, until, ids)
+        filters = Filters.of(text, backend, model, favourites_only, since, until, ids, live)
         with self._errors("count the images in the history"):
             return self._queries.count(filters)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import stat
 import zipfile
@@ -50,3 +52,23 @@ def test_exported_images_manifests_and_zips_follow_the_umask(tmp_path: Path,
         assert stat.S_IMODE(path.stat().st_mode) == 0o640, path
     with zipfile.ZipFile(tmp_path / "out.zip") as opened:
         assert "manifest.json" in opened.namelist()
+
+
+def test_a_zip_holds_the_made_files_and_lists_the_failed_ones(tmp_path: Path,
+                                                              studio_home: Path) -> None:
+    from studio.batch.manifest import FailureRow, ManifestRow
+
+    archive = Exporter(3, tmp_path / "out.zip")
+    sha = archive.write("A1/A1_s1.png", b"png")
+    made = ManifestRow("A1", "s1", "a tote", "", 5, "m", "local", 1.0, 0.01, "A1/A1_s1.png",
+                       sha, 8, 8)
+    unmade = ManifestRow("B2", "s1", "a cup", "", 6, "m", "local", 0.0, 0.0, "", "", 0, 0)
+    failure = FailureRow("B2", "s1", "a cup", 6, "B2/B2_s1.png", "Refused.", 1, 0, 0.0)
+    archive.finish([made, unmade], {"id": 3, "failures": [failure]})
+    with zipfile.ZipFile(tmp_path / "out.zip") as opened:
+        assert sorted(opened.namelist()) == ["A1/A1_s1.png", "manifest.csv", "manifest.json"]
+        text = opened.read("manifest.csv").decode("utf-8-sig")
+    first, second, last = csv.DictReader(io.StringIO(text))
+    assert (first["sku"], first["status"], first["file"]) == ("A1", "made", "A1/A1_s1.png")
+    assert (last["sku"], last["seed"], last["file"], last["status"], last["reason"]) == (
+        "B2", "6", "", "failed", "Refused.")

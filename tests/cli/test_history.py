@@ -70,3 +70,17 @@ def test_empty_history_says_so(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["history"]) == 0
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == "History is empty.\n"
+
+
+def test_live_and_no_live_choose_live_modes_images(library: Library,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    library.record(make_result("typed live", count=1, seed=5), live=True)
+    capsys.readouterr()
+
+    def prompts(*flags: str) -> list[str]:
+        assert main(["history", "--json", *flags]) == 0
+        return [json.loads(line)["prompt"] for line in capsys.readouterr().out.splitlines()]
+
+    assert "typed live" in prompts() and len(prompts()) == 4
+    assert prompts("--live") == ["typed live"]
+    assert "typed live" not in prompts("--no-live") and len(prompts("--no-live")) == 3

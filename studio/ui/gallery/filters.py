@@ -1,4 +1,6 @@
-"""The history browser's filter bar: prompt search, backend, model, favourites and date."""
+"""The history browser's filter bar: prompt search, backend, model, favourites, date, and
+whether live mode's images show (hidden by default: typing makes one a moment, and they would
+bury everything else; the count says how many are hidden)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ from typing import Any
 
 from PySide6.QtCore import QDate, QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDateEdit,
     QHBoxLayout,
@@ -16,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.library import Library
+from studio.library import Library, LibraryError
 
 SEARCH_DEBOUNCE_MS = 250
 ANY_TIME, TODAY, LAST_7_DAYS, LAST_30_DAYS, CUSTOM_RANGE = (
@@ -45,8 +48,12 @@ def date_range(choice: str, today: date, first: date | None = None,
     return None, None
 
 
-def count_text(count: int) -> str:
-    return "1 image" if count == 1 else f"{count:,} images"
+def count_text(count: int, hidden_live: int = 0) -> str:
+    shown = "1 image" if count == 1 else f"{count:,} images"
+    if not hidden_live:
+        return shown
+    hidden = "1 live image" if hidden_live == 1 else f"{hidden_live:,} live images"
+    return f"{shown} · {hidden} hidden"
 
 
 class HistoryFilterBar(QWidget):
@@ -63,6 +70,10 @@ class HistoryFilterBar(QWidget):
         self.model_box = QComboBox()
         self.favourites = QToolButton(text="★ Favourites", checkable=True)
         self.favourites.setToolTip("Show favourites only")
+        self.hide_live = QCheckBox("Hide live", checked=True)
+        self.hide_live.setToolTip(
+            "Hide the images live mode made as you typed. They stay in the library and count "
+            "in the totals and spending; untick to see them.")
         self.date_box = QComboBox()
         self.date_box.addItems(list(DATE_CHOICES))
         self.first_day = QDateEdit(calendarPopup=True, displayFormat="yyyy-MM-dd")
@@ -76,8 +87,8 @@ class HistoryFilterBar(QWidget):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.search, 3)
-        for widget in (self.backend_box, self.model_box, self.favourites, self.date_box,
-                       self.first_day, self.last_day):
+        for widget in (self.backend_box, self.model_box, self.favourites, self.hide_live,
+                       self.date_box, self.first_day, self.last_day):
             layout.addWidget(widget)
         layout.addWidget(self.count_label, 1)
 
@@ -88,10 +99,13 @@ class HistoryFilterBar(QWidget):
         for box in (self.backend_box, self.model_box):
             box.currentIndexChanged.connect(self._emit_if_changed)
         self.favourites.toggled.connect(self._emit_if_changed)
+        self.hide_live.toggled.connect(self._emit_if_changed)
         self.date_box.currentIndexChanged.connect(self._on_date_choice)
         self.first_day.dateChanged.connect(self._emit_if_changed)
         self.last_day.dateChanged.connect(self._emit_if_changed)
 
+        # The images shown, when the gallery is limited to some (a batch's results).
+        self.ids: list[int] | None = None
         self.reload_choices()
         self._on_date_choice()
         self._last = self.filters()
@@ -108,6 +122,7 @@ class HistoryFilterBar(QWidget):
             "favourites_only": self.favourites.isChecked(),
             "since": since,
             "until": until,
+            "live": False if self.hide_live.isChecked() else None,
         }
 
     def set_library(self, library: Library) -> None:
@@ -121,7 +136,18 @@ class HistoryFilterBar(QWidget):
         self._emit_if_changed()
 
     def set_count(self, count: int) -> None:
-        self.count_label.setText(count_text(count))
+        """Show `count` matching images, and how many live ones the filters hide."""
+        self.count_label.setText(count_text(count, self.hidden_live_count()))
+
+    def hidden_live_count(self) -> int:
+        """Live images that would match the filters if "Hide live" were unticked."""
+        if not self.hide_live.isChecked():
+            return 0
+        filters = {key: value for key, value in self.filters().items() if value is not None}
+        try:
+            return self.library.count(**{**filters, "live": True}, ids=self.ids)
+        except LibraryError:
+            return 0  # the count line is a courtesy; the grid says what went wrong
 
     def flush(self) -> None:
         """Apply typing now instead of after the debounce."""

@@ -134,9 +134,11 @@ class GalleryModel(QAbstractListModel):
         since: datetime | None = None,
         until: datetime | None = None,
         ids: Iterable[int] | None = None,
+        live: bool | None = None,
     ) -> None:
         """Show only the matching images (None or False: no filter), from the newest.
-        `ids` keeps only those images; an empty list shows none."""
+        `ids` keeps only those images; an empty list shows none. `live`: None shows live
+        mode's images with the rest, False hides them, True shows only them."""
         filters: dict[str, Any] = {
             "text": text or None, "backend": backend, "model": model,
             "favourites_only": favourites_only, "since": since, "until": until,
@@ -144,6 +146,8 @@ class GalleryModel(QAbstractListModel):
         self._filters = {key: value for key, value in filters.items() if value}
         if ids is not None:
             self._filters["ids"] = list(ids)
+        if live is not None:
+            self._filters["live"] = live
         self._reload()
 
     def set_library(self, library: Library) -> None:

@@ -217,6 +217,7 @@ class GalleryPane(QWidget):
         layout.addWidget(self.ids_chip)
         layout.addWidget(self.view, 1)
 
+        self.model.set_filters(**self.filter_bar.filters())  # live images hidden by default
         self.filter_bar.set_count(self.model.total)
         self.filter_bar.filters_changed.connect(self._apply_filters)
         self.ids_chip.cleared.connect(self.clear_ids)
@@ -254,6 +255,7 @@ class GalleryPane(QWidget):
         return None if self._ids is None else list(self._ids)
 
     def _apply_filters(self, filters: dict) -> None:
+        self.filter_bar.ids = self._ids
         self.model.set_filters(**filters, ids=self._ids)
 
     def add_records(self, records: Iterable[ImageRecord]) -> None:
@@ -267,6 +269,8 @@ class GalleryPane(QWidget):
                for r in records):
             self.filter_bar.reload_choices()
         self.model.prepend(records)
+        if any(record.live for record in records):  # hidden or shown: the count line says
+            self.filter_bar.set_count(self.model.total)
 
     def selected_records(self) -> list[ImageRecord]:
         return self.view.selected_records()

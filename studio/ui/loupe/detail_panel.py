@@ -43,6 +43,7 @@ class DetailPanel(QWidget):
     task_requested = Signal(object, str)  # ImageRecord, task name
     edit_requested = Signal(object, str)  # ImageRecord, instruction
     exported = Signal(object, object)  # ImageRecord, Path written
+    copied = Signal(int)  # images put on the clipboard
 
     def __init__(self, library: Library | LibraryNotifier,
                  parent: QWidget | None = None) -> None:
@@ -51,10 +52,12 @@ class DetailPanel(QWidget):
         self.image_view = ImageView()
         self.image_actions = RecordActions(self.notifier, self.image_view, self)
         for name in ("reuse_requested", "keep_seed_requested", "variations_requested",
-                     "init_image_requested", "task_requested", "edit_requested", "exported"):
+                     "init_image_requested", "task_requested", "edit_requested", "exported",
+                     "copied"):
             getattr(self.image_actions, name).connect(getattr(self, name))
-        # Delete works wherever the focus is inside the panel.
+        # Delete and Ctrl+C work wherever the focus is inside the panel.
         self.addAction(self.image_actions.delete_action)
+        self.addAction(self.image_actions.copy_action)
         self._build_ui()
         self.notifier.changed.connect(self._on_changed)
         self.notifier.removed.connect(self._on_removed)

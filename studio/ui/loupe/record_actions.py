@@ -13,16 +13,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QStandardPaths, Qt, QUrl, Signal, SignalInstance
-from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QImage
+from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QSpinBox, QWidget
 
 from backends.types import MAX_COUNT, TaskInfo
 from studio.atomic import write_bytes_atomic
 from studio.library import ImageRecord, LibraryError
 from studio.library.notifier import LibraryNotifier
+from studio.ui.gallery.transfer import image_mime_data
 from studio.ui.loupe import record_text
 from studio.ui.loupe.edit_dialog import EditDialog
-from studio.ui.loupe.image_view import ImageView, read_image
+from studio.ui.loupe.image_view import ImageView
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,7 @@ class RecordActions(QObject):
     task_requested = Signal(object, str)  # ImageRecord, task name: run a task on it
     edit_requested = Signal(object, str)  # ImageRecord, instruction: edit it by words
     exported = Signal(object, object)  # ImageRecord, Path written
+    copied = Signal(int)  # images put on the clipboard (Ctrl+C or Copy image)
 
     def __init__(self, notifier: LibraryNotifier, image_view: ImageView,
                  window: QWidget) -> None:
@@ -160,7 +162,10 @@ class RecordActions(QObject):
             "Favourite", "Mark or unmark this image as a favourite", self.toggle_favourite)
         self.favourite_action.setCheckable(True)
         self.copy_action = self._action(
-            "Copy image", "Copy the full-size image to the clipboard", self.copy_image)
+            "Copy image", "Copy the image to the clipboard: the file and its full-size "
+            "pixels (Ctrl+C)", self.copy_image)
+        self.copy_action.setShortcut(QKeySequence.StandardKey.Copy)
+        self.copy_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.export_action = self._action(
             "Export…", "Save a copy of the PNG, with its generation settings", self.export)
         self.open_folder_action = self._action(
@@ -240,25 +245,18 @@ class RecordActions(QObject):
         # Deleted: the library's `removed` takes it off every pane.
 
     def copy_image(self) -> None:
+        """The image on the clipboard as the gallery's Ctrl+C puts it: the file for file
+        managers and browsers, the full-size pixels for editors and chats."""
         record = self._record
         if record is None:
             return
-        image = self._full_image(record)
-        if image is not None:
-            QGuiApplication.clipboard().setImage(image)
-
-    def _full_image(self, record: ImageRecord) -> QImage | None:
-        view = self._image_view
-        shown = view.image()
-        if view.path() == record.path and shown is not None and (
-            shown.size() == view.original_size()
-        ):
-            return shown
-        image, _, error = read_image(record.path, max_side=None)
-        if error:
-            self._show_error("Could not copy the image", f"{record.path}: {error}")
-            return None
-        return image
+        mime = image_mime_data([record])
+        if mime is None:
+            self._show_error("Could not copy the image",
+                             f"{record.path}: the file is missing or not a file.")
+            return
+        QGuiApplication.clipboard().setMimeData(mime)
+        self.copied.emit(1)
 
     def export(self) -> None:
         record = self._record

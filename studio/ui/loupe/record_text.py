@@ -192,7 +192,8 @@ def licence_fields(record: ImageRecord) -> list[Field]:
 
 def origin_fields(record: ImageRecord) -> list[Field]:
     return [
-        Field("backend", "Backend", record.backend),
+        # A live image was made as the designer typed (the grid hides those by default).
+        Field("backend", "Backend", record.backend + (" · live mode" if record.live else "")),
         Field("device", "Device", record.device or "—"),
         Field("created", "Created", created_text(record)),
     ]

@@ -12,7 +12,7 @@ unlocked, so what changes between images is what the designer changed.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
@@ -26,6 +26,13 @@ LIVE_DELAY_MS = 350
 Prepare = Callable[[], tuple[GenerationRequest, Backend]]
 # Queue a request (the window's submit: it shows why when it refuses); None when refused.
 Submit = Callable[[GenerationRequest, Backend], Job | None]
+
+
+class SubmitLive(Protocol):
+    """The window's submit, which marks a run as live mode's with `live=True`."""
+
+    def __call__(self, request: GenerationRequest, backend: Backend, *,
+                 live: bool = ...) -> Job | None: ...
 
 
 class LiveController(QObject):

@@ -4,8 +4,9 @@ mode has made and spent this session, and the rules around them.
 The toggle is greyed out, with the reason as its tooltip, on a model that is not few-step.
 It starts off, and goes off when the backend switches to one that bills each image; turning
 it on there asks once per backend and session. Each live image is a real run: it is kept in
-the library like any other (the daily cap, the totals and `studio stats` count it, and a
-good one can be found again in the grid), and the newest one is shown in the loupe.
+the library like any other (the daily cap, the totals and `studio stats` count it), marked
+as live so the grid hides it unless "Hide live" is unticked, and the newest one is shown in
+the loupe.
 """
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, QSignalBlocker
 from PySide6.QtWidgets import QBoxLayout, QCheckBox, QLabel, QLayout, QMessageBox, QWidget
 
+from backends.types import Backend, GenerationRequest
 from studio.backend_kinds import kind
 from studio.context import StudioContext
 from studio.formatting import format_usd
+from studio.generation.job_queue import Job
 from studio.ui.loupe.detail_panel import DetailPanel
 from studio.ui.window.generate_column import GenerateColumn
-from studio.ui.window.live import LIVE_DELAY_MS, LiveController, Submit
+from studio.ui.window.live import LIVE_DELAY_MS, LiveController, SubmitLive
 from studio.ui.window.live_support import LiveSupport, live_support
 
 Confirm = Callable[[str], bool]
@@ -39,10 +42,11 @@ def ask(parent: QWidget) -> Confirm:
 class LiveMode(QObject):
     """The toggle and the status line, wired to a `LiveController` on the window's queue.
 
-    `submit` is the window's: it queues a request or says why it cannot."""
+    `submit` is the window's: it queues a request or says why it cannot, and takes
+    `live=True` so the library marks the run as live mode's (the gallery hides those)."""
 
     def __init__(self, context: StudioContext, column: GenerateColumn, loupe: DetailPanel,
-                 submit: Submit, parent: QWidget, *, delay_ms: int = LIVE_DELAY_MS,
+                 submit: SubmitLive, parent: QWidget, *, delay_ms: int = LIVE_DELAY_MS,
                  confirm: Confirm | None = None) -> None:
         super().__init__(parent)
         self.context, self.column = context, column
@@ -51,8 +55,11 @@ class LiveMode(QObject):
         self.status_label = QLabel()
         self.status_label.setWordWrap(True)
         self.status_label.setVisible(False)
+        def live_submit(request: GenerationRequest, backend: Backend) -> Job | None:
+            return submit(request, backend, live=True)
+
         self.controller = LiveController(
-            context.jobs, lambda: (column.request(), column.backend()), submit,
+            context.jobs, lambda: (column.request(), column.backend()), live_submit,
             delay_ms=delay_ms, parent=self)
         self.support = LiveSupport(False, "", False)
         self._backend = ""
@@ -122,7 +129,8 @@ class LiveMode(QObject):
             f"Live · {images} · {format_usd(controller.usd)} this session")
         self.status_label.setToolTip(
             "What live mode made and spent since the window opened. Each live image is kept "
-            "in the library, like any other.")
+            "in the library and counted like any other; the grid hides them unless you untick "
+            "“Hide live”.")
 
 
 def _place_beside(button: QWidget, toggle: QWidget, line: QWidget) -> None:

@@ -112,8 +112,9 @@ class MainWindow(FileInputsWindow):
             QShortcut(QKeySequence(keys), self, activated=self.generate,
                       context=Qt.ShortcutContext.ApplicationShortcut)
         QShortcut(QKeySequence(Qt.Key.Key_Escape), self, activated=self.cancel_running)
-        self.gallery.view.copied.connect(  # Ctrl+C in the grid
-            lambda count: self.statusBar().showMessage(copied_message(count), 5000))
+        for copied in (self.gallery.view.copied, self.detail.copied):  # Ctrl+C, grid or loupe
+            copied.connect(
+                lambda count: self.statusBar().showMessage(copied_message(count), 5000))
         self.generate_button.clicked.connect(self.generate)
         self.cancel_button.clicked.connect(self.cancel_running)
         self.params_panel.backend_chosen.connect(
@@ -173,7 +174,8 @@ class MainWindow(FileInputsWindow):
             return None
         return self.submit(request, backend)
 
-    def submit(self, request: GenerationRequest, backend=None) -> Job | None:
+    def submit(self, request: GenerationRequest, backend=None, *,
+               live: bool = False) -> Job | None:
         backend = backend or self.context.backends.current()
         info = backend.describe()
         if not info.available:
@@ -181,7 +183,7 @@ class MainWindow(FileInputsWindow):
             return None
         self.show_message("")
         try:
-            job = self.context.jobs.submit(request, backend)
+            job = self.context.jobs.submit(request, backend, live=live)
         except BudgetExceeded as exc:
             self.show_message(str(exc))
             return None

@@ -339,3 +339,36 @@ def test_money_and_seconds_read_well() -> None:
     assert record_text.format_seconds(125) == "2 min 05 s"
     summary = record_text.timing_summary(Timings(load_s=1, inference_s=2, total_s=3.5))
     assert summary == "3.50 s (load 1.00 s, inference 2.00 s, other 0.50 s)"
+
+
+def test_ctrl_c_in_the_loupe_copies_the_file_and_the_pixels(
+    qtbot, panel: DetailPanel, record: ImageRecord
+) -> None:
+    from PySide6.QtCore import Qt
+
+    clipboard = QGuiApplication.clipboard()
+    clipboard.clear()
+    panel.show_record(record)
+    panel.activateWindow()
+    panel.image_view.setFocus()
+    qtbot.waitUntil(lambda: panel.isActiveWindow() and panel.image_view.hasFocus()
+                    or panel.focusWidget() is not None, timeout=2000)
+    with qtbot.waitSignal(panel.copied, timeout=2000) as copied:
+        qtbot.keyClick(panel.focusWidget() or panel, Qt.Key.Key_C,
+                       Qt.KeyboardModifier.ControlModifier)
+    assert copied.args == [1]
+    mime = clipboard.mimeData()
+    assert [url.toLocalFile() for url in mime.urls()] == [str(record.path)]
+    assert clipboard.image().size().toTuple() == (96, 64)
+
+
+def test_a_live_image_says_so_beside_its_backend(panel: DetailPanel, lib: Library) -> None:
+    import dataclasses
+
+    from tests.library.results import make_result
+
+    (live,) = lib.record(make_result("typed live", count=1), live=True)
+    panel.show_record(live)
+    assert _text(panel, "backend") == "local · live mode"
+    panel.show_record(dataclasses.replace(live, live=False))
+    assert _text(panel, "backend") == "local"

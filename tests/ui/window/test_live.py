@@ -78,6 +78,12 @@ def test_typing_three_times_quickly_makes_one_run_with_the_last_prompt(qtbot,
     assert result.request.count == 1 and result.request.steps == 1  # SDXL Turbo's default
     assert window.detail.record is not None and window.detail.record.id == records[0].id
     assert window.context.library.count() == 1  # kept in the library like any other run
+    # ... marked as live mode's, so the grid hides it and says so; the totals count it.
+    assert records[0].live and window.context.library.count(live=True) == 1
+    assert window.gallery.model.rowCount() == 0
+    qtbot.waitUntil(lambda: window.gallery.filter_bar.count_label.text()
+                    == "0 images · 1 live image hidden")
+    assert window.context.library.totals().images == 1
     assert window.live.status_label.isVisible()
     assert window.live.status_label.text() == (
         f"Live · 1 image · {format_usd(result.cost.usd)} this session")

@@ -39,3 +39,53 @@ def test_the_generate_button_never_shows_eight_decimals() -> None:
     assert estimate_button_text(1e-8) == "Generate  < $0.0001"
     assert estimate_button_text(0.0031) == "Generate  ≈ $0.0031"
     assert estimate_button_text(0.25) == "Generate  ≈ $0.25"
+
+
+def test_the_sweep_notice_says_what_was_put_right_and_nothing_otherwise() -> None:
+    from studio.library.orphans import OrphanSweep
+    from studio.ui.window.status_bar import sweep_text
+
+    assert sweep_text(None) == "" and sweep_text(OrphanSweep()) == ""
+    assert sweep_text(OrphanSweep(foreign=("holiday.png",))) == ""  # left alone every time
+    assert sweep_text(OrphanSweep(reimported=("a.png", "b.png", "c.png"), moved=("d.png",))) \
+        == ("Library: recovered 3 images an interrupted save left; moved 1 file it could not "
+            "read to orphans/.")
+    assert sweep_text(OrphanSweep(temp_removed=1, failed="disk I/O error")) == (
+        "Library: removed 1 half-written temp file; looking for them stopped: disk I/O error.")
+
+
+def test_a_library_whose_sweep_moved_a_file_shows_a_notice_that_closes(
+        qtbot, context, tmp_path) -> None:
+    import os
+    import time
+
+    from PIL import Image
+
+    from studio.library import Library
+
+    bar = QStatusBar()
+    qtbot.addWidget(bar)
+    bar.show()
+    status = WindowStatus(context, bar)
+    assert status.sweep_notice.isHidden()  # a clean library: nothing to say
+
+    root = tmp_path / "other"
+    left = root / "2024-05-01" / "20240501-090000_abcdef12_0_7.png"  # Studio's layout
+    left.parent.mkdir(parents=True)
+    Image.new("RGB", (8, 8)).save(left)  # no metadata to rebuild its rows from
+    old = time.time() - 3600
+    os.utime(left, (old, old))
+    original = context.library_notifier.library
+    other = Library.open(root)
+    try:
+        assert len(other.last_sweep.moved) == 1
+        context.library_notifier.attach(other)  # what Settings does on a new folder
+        assert status.sweep_notice.isVisible()
+        assert status.sweep_notice.label.text() == (
+            "Library: moved 1 file it could not read to orphans/.")
+        assert "orphans/ folder" in status.sweep_notice.label.toolTip()
+        status.sweep_notice.close_button.click()
+        assert status.sweep_notice.isHidden()
+    finally:
+        context.library_notifier.attach(original)
+        other.close()
