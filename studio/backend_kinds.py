@@ -196,6 +196,41 @@ def _build_sagemaker(settings: Settings) -> Backend:
         price_source=_price_source(price, region))
 
 
+def sagemaker_transform(settings: Settings, *, model_name: str, s3_uri: str,
+                        instance_type: str, instances: int, s3_endpoint_url: str = "") -> Any:
+    """The SageMaker Batch Transform client a `--mode transform` batch runs on
+    (backends/sagemaker/transform.py), priced from the price book for its instance type."""
+    from backends.sagemaker.transform import Price, open_transform
+    from studio.costs.pricing import sagemaker_price
+
+    def price_for(kind: str, region: str) -> Price | None:
+        price = sagemaker_price(kind, region)
+        return None if price is None else Price(price.value, _price_source(price, region))
+
+    section = settings.sagemaker
+    return open_transform(profile=section.profile, region=section.region, s3_uri=s3_uri,
+                          model_name=model_name, instance_type=instance_type,
+                          instances=instances, payload_format=section.payload_format,
+                          price_for=price_for, s3_endpoint_url=s3_endpoint_url)
+
+
+def sagemaker_async(settings: Settings, *, s3_uri: str,
+                    s3_endpoint_url: str = "") -> tuple[Any, Any]:
+    """(client, codec) a `--mode async` batch runs on (backends/sagemaker/async_inference.py):
+    requests to S3, InvokeEndpointAsync, outputs polled; the payloads as the backend's."""
+    from backends.sagemaker.async_inference import AsyncEndpoint, AsyncPayloads, S3Prefix
+
+    section = settings.sagemaker
+    if not section.endpoint_name:
+        raise InvalidRequest("An async batch needs the endpoint's name: pass --endpoint NAME "
+                             "(or set it in Settings → SageMaker).")
+    client = AsyncEndpoint.open(section.endpoint_name, S3Prefix.parse(s3_uri),
+                                region=section.region, profile=section.profile,
+                                endpoint_url=section.endpoint_url,
+                                s3_endpoint_url=s3_endpoint_url)
+    return client, AsyncPayloads(section.payload_format)
+
+
 def _price_source(price: Any, region: str) -> str:
     if price is None:
         return ""

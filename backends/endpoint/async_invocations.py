@@ -67,17 +67,21 @@ class AsyncInvocations:
 
     `invoke(body, content_type, accept)` is the container's answer to one request;
     `output_path` and `failure_path` are s3:// prefixes, as in an async endpoint config.
+    Without `output_path`, each result goes to s3://<its input's bucket>/async-output.
     """
 
     def __init__(self, s3: Any, invoke: Callable[[bytes, str, str], Answered], *,
-                 output_path: str, failure_path: str = "") -> None:
+                 output_path: str = "", failure_path: str = "") -> None:
         self.s3 = s3
         self.invoke = invoke
-        self.output = split_s3_prefix(output_path)
-        self.failure = split_s3_prefix(failure_path or output_path.rstrip("/") + "/failures")
+        self.output = split_s3_prefix(output_path) if output_path else None
+        failure_path = failure_path or (output_path.rstrip("/") + "/failures"
+                                        if output_path else "")
+        self.failure = split_s3_prefix(failure_path) if failure_path else None
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="endpoint-async")
         self._pending = 0
         self._lock = threading.Lock()
+        self.accepted = 0  # requests answered 202: each one runs (and on AWS, bills) once
         self.completed = 0
         self.failed = 0
 
@@ -103,10 +107,13 @@ class AsyncInvocations:
                                     "check that it exists and the endpoint may read it."
                                     ) from None
         inference_id = inference_id or str(uuid.uuid4())
-        accepted = Accepted(inference_id, self._url(self.output, f"{inference_id}.out"),
-                            self._url(self.failure, f"{inference_id}{ERROR_SUFFIX}"))
+        output = self.output or (bucket, "async-output")
+        failure = self.failure or (output[0], f"{output[1]}/failures".lstrip("/"))
+        accepted = Accepted(inference_id, self._url(output, f"{inference_id}.out"),
+                            self._url(failure, f"{inference_id}{ERROR_SUFFIX}"))
         with self._lock:
             self._pending += 1
+            self.accepted += 1
         self._worker.submit(self._serve, bucket, key, content_type, accept, accepted)
         return accepted
 

@@ -7,6 +7,9 @@ It speaks two contracts over one port:
   AWS. Container failures come back the way SageMaker wraps them (424 ModelError with
   OriginalStatusCode/OriginalMessage), so botocore raises the same exceptions it raises
   against AWS, and a client pointed here with `endpoint_url` cannot tell the difference.
+  With `enable_async` (`serve --s3-endpoint-url`) it also answers InvokeEndpointAsync
+  (`POST /endpoints/{name}/async-invocations`): 202 at once, the work read from and written to
+  S3 in the background (async_invocations.py).
 
 Connections are read by one asyncio event loop, not a thread each, so clients that connect
 and send nothing, trickle bytes or stop half-way cost no thread: each is cut off when it has
@@ -42,6 +45,8 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from backends.endpoint.async_invocations import AsyncInvocations, AsyncRequestError
+
 MAX_BODY_BYTES = 6 * 1024 * 1024  # SageMaker real-time inference's request limit
 _DRAIN_LIMIT = 64 * 1024 * 1024  # past this an oversized body is not read, the socket is closed
 MAX_HEADER_BYTES = 64 * 1024
@@ -52,6 +57,7 @@ BACKLOG = 512  # connections the kernel holds before the loop accepts them
 WORKERS = 2  # threads that parse, generate (one at a time) and encode
 MAX_QUEUED = 256  # complete requests waiting for the model; beyond them: 503
 _RUNTIME_PATH = re.compile(r"/endpoints/([^/]+)/invocations")
+_ASYNC_PATH = re.compile(r"/endpoints/([^/]+)/async-invocations")
 _REASONS = {code.value: code.phrase for code in http.HTTPStatus}
 LOCAL_ACCOUNT = "000000000000"
 
@@ -64,6 +70,7 @@ class Answer:
     body: bytes
     content_type: str = "application/json"
     error_type: str = ""  # sent as X-Amzn-ErrorType, which botocore reads as the error code
+    headers: tuple[tuple[str, str], ...] = ()  # more response headers (async locations)
 
 
 def _json_answer(status: int, payload: dict[str, Any], error_type: str = "") -> Answer:
@@ -114,6 +121,16 @@ class EndpointServer:
         self._started = threading.Event()
         self._thread: threading.Thread | None = None
         self._closed = False
+        # Set by enable_async: POST /endpoints/NAME/async-invocations, results through S3.
+        self.async_invocations: AsyncInvocations | None = None
+
+    def enable_async(self, s3: Any, output_path: str = "", failure_path: str = "") -> None:
+        """Answer InvokeEndpointAsync, reading inputs from and writing results to `s3` (a
+        boto3 S3 client: AWS, or a local moto server). Without `output_path`, results go to
+        s3://<the input's bucket>/async-output."""
+        self.async_invocations = AsyncInvocations(
+            s3, lambda body, content_type, accept: self.invoke(body, content_type, accept),
+            output_path=output_path, failure_path=failure_path)
 
     @classmethod
     def load(cls, model_ref: str, *, speed: str | None = None, **kwargs: Any) -> EndpointServer:
@@ -170,6 +187,8 @@ class EndpointServer:
             self._thread.join(timeout=5)
         self._socket.close()
         self._workers.shutdown(wait=False, cancel_futures=True)
+        if self.async_invocations is not None:
+            self.async_invocations.close()
 
     def __enter__(self) -> EndpointServer:
         return self.start()
@@ -243,6 +262,7 @@ class EndpointServer:
         keep_alive = request.keep_alive
         path = urlsplit(request.target).path
         runtime = _RUNTIME_PATH.fullmatch(path)
+        asynchronous = _ASYNC_PATH.fullmatch(path)
         if request.method == "GET":
             if request.headers.get("Content-Length", "0").strip() not in ("", "0"):
                 keep_alive = False  # a body nobody reads would be taken for the next request
@@ -254,12 +274,20 @@ class EndpointServer:
             return await client.refuse(_json_answer(501, {
                 "message": f"{request.method} is not served; use GET /ping or POST "
                            "/invocations."}), request.line)
-        if path != "/invocations" and runtime is None:
+        if path != "/invocations" and runtime is None and asynchronous is None:
             return await client.refuse(_not_found(path), request.line)
-        body = await self._read_body(client, request.headers, deadline)
+        if asynchronous is not None and "Content-Length" not in request.headers \
+                and not request.headers.get("Transfer-Encoding"):
+            body: bytes | tuple[Answer, bool] = b""  # InvokeEndpointAsync sends no body
+        else:
+            body = await self._read_body(client, request.headers, deadline)
         if isinstance(body, tuple):
             answer, keep = body
             return await client.send(answer, keep_alive and keep, limits.write_timeout_s)
+        if asynchronous is not None:
+            answer = await loop.run_in_executor(self._workers, self.invoke_endpoint_async,
+                                                unquote(asynchronous.group(1)), request.headers)
+            return await client.send(answer, keep_alive, limits.write_timeout_s)
         answer = await self._answer(body, request.headers, runtime)
         return await client.send(answer, keep_alive, limits.write_timeout_s,
                                  runtime=runtime is not None)
@@ -364,6 +392,31 @@ class EndpointServer:
             "OriginalMessage": original,
         }, "ModelError")
 
+    def invoke_endpoint_async(self, name: str, headers: Message) -> Answer:
+        """What AWS answers to InvokeEndpointAsync: 202 with the inference id, and where the
+        output and the failure will be written; the work itself runs in the background."""
+        if self.endpoint_name is not None and name != self.endpoint_name:
+            return _json_answer(400, {"Message": f"Endpoint {name} of account {LOCAL_ACCOUNT} "
+                                                 "not found."}, "ValidationError")
+        invocations = self.async_invocations
+        if invocations is None:
+            return _json_answer(400, {"Message": (
+                f"Endpoint {name} is not an asynchronous endpoint here: start `studio endpoint "
+                "serve` with --s3-endpoint-url URL to answer InvokeEndpointAsync.")},
+                "ValidationError")
+        try:
+            accepted = invocations.accept(
+                headers.get("X-Amzn-SageMaker-InputLocation", "").strip(),
+                headers.get("X-Amzn-SageMaker-Content-Type", "") or "application/json",
+                headers.get("X-Amzn-SageMaker-Accept", "") or "application/json",
+                inference_id=headers.get("X-Amzn-SageMaker-Inference-Id", "").strip())
+        except AsyncRequestError as exc:
+            return _json_answer(400, {"Message": str(exc)}, "ValidationError")
+        return Answer(202, json.dumps({"InferenceId": accepted.inference_id}).encode(),
+                      headers=(("X-Amzn-SageMaker-OutputLocation", accepted.output_location),
+                               ("X-Amzn-SageMaker-FailureLocation",
+                                accepted.failure_location)))
+
 
 @dataclass(frozen=True)
 class _Request:
@@ -411,6 +464,7 @@ class _Client:
                  f"x-amzn-RequestId: {uuid.uuid4()}"]
         if answer.error_type:
             lines.append(f"X-Amzn-ErrorType: {answer.error_type}")
+        lines += [f"{name}: {value}" for name, value in answer.headers]
         if runtime and answer.status == 200:
             lines.append("x-Amzn-Invoked-Production-Variant: AllTraffic")
         if not keep_alive:

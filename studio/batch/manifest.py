@@ -3,7 +3,8 @@
 Each image says how many attempts it took and how many were (or may have been) billed: the
 one that delivered, plus any lost one after which the backend may have made it anyway (a read
 timeout, a reset after sending). manifest.json also itemises the items that failed, each with
-its reason and attempts, under "failures" (the job's own summary is under "job").
+its reason and attempts, under "failures" (the job's own summary is under "job"); manifest.csv
+lists them after the images, with an empty `file`, `status` "failed" and the `reason`.
 
 A spreadsheet runs a cell that starts with `=`, `+`, `-`, `@` (or a tab or carriage return,
 which some read past) as a formula, and SKUs and prompts come from outside. In the CSV such
@@ -25,7 +26,8 @@ from studio.atomic import write_bytes_atomic
 
 FIELDS = ("sku", "variant", "prompt", "negative_prompt", "seed", "model", "backend",
           "latency_s", "cost_usd", "file", "sha256", "width", "height", "upscaled_by",
-          "upscale_factor", "checks", "attempts", "billed_attempts")
+          "upscale_factor", "mask", "c2pa", "checks", "attempts", "billed_attempts",
+          "status", "reason", "output_location")
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
 
 
@@ -54,6 +56,13 @@ class ManifestRow:
     # factor it was enlarged by ("" and 0 without a preset).
     upscaled_by: str = ""
     upscale_factor: float = 0.0
+    # How a product row's mask was made: grabcut, model:<name>, alpha, file, painted ("" for
+    # an image made from text alone).
+    mask: str = ""
+    # Content Credentials: "signed" (a C2PA manifest with the user's certificate) or "unsigned".
+    c2pa: str = "unsigned"
+    # An async batch's result in S3 (the endpoint's output object); "" otherwise.
+    output_location: str = ""
 
 
 @dataclass(frozen=True)
@@ -77,13 +86,27 @@ def neutralise(value: Any) -> Any:
     return value
 
 
-def manifest_csv(rows: Sequence[ManifestRow]) -> bytes:
+def failure_values(failure: FailureRow | dict[str, Any]) -> dict[str, Any]:
+    """A failed item as a manifest.csv row: no file, status "failed", why; what it would have
+    been (SKU, variant, prompt, seed) and the tries it cost."""
+    values = asdict(failure) if isinstance(failure, FailureRow) else dict(failure)
+    keep = ("sku", "variant", "prompt", "seed", "attempts", "billed_attempts")
+    row = {name: values.get(name, "") for name in keep}
+    return {**row, "file": "", "status": "failed", "reason": values.get("reason", "")}
+
+
+def manifest_csv(rows: Sequence[ManifestRow],
+                 failures: Sequence[FailureRow | dict[str, Any]] = ()) -> bytes:
+    """One line per image (status "made"), then one per failed item (status "failed")."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(FIELDS)
     for row in rows:
-        values = asdict(row)
+        values = {**asdict(row), "status": "made", "reason": ""}
         writer.writerow([neutralise(values[name]) for name in FIELDS])
+    for failure in failures:
+        values = failure_values(failure)
+        writer.writerow([neutralise(values.get(name, "")) for name in FIELDS])
     # A BOM, so Excel opens the UTF-8 as UTF-8.
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
@@ -98,5 +121,5 @@ def manifest_json(rows: Sequence[ManifestRow], job: dict[str, Any]) -> bytes:
 
 
 def write_manifests(folder: Path, rows: Sequence[ManifestRow], job: dict[str, Any]) -> None:
-    write_bytes_atomic(folder / "manifest.csv", manifest_csv(rows))
+    write_bytes_atomic(folder / "manifest.csv", manifest_csv(rows, job.get("failures", ())))
     write_bytes_atomic(folder / "manifest.json", manifest_json(rows, job))

@@ -41,15 +41,19 @@ from PIL import Image
 from backends.errors import BackendError, BackendUnavailable, Cancelled, TransientError
 from backends.types import MAX_COUNT, Backend, CancelToken, GenerationRequest
 from studio.backend_kinds import capabilities_of
+from studio.batch.breaker import Breaker
 from studio.batch.checks import RuleResult, check_image
 from studio.batch.export import Exporter
 from studio.batch.manifest import FailureRow, ManifestRow
 from studio.batch.presets import OutputPreset
+from studio.batch.products import mask_entry, mask_fields
+from studio.batch.signing import c2pa_fields, sign_export
 from studio.batch.store import HEARTBEAT_S, BatchStore, Item, JobBusy
 from studio.batch.upscale import upscale_fields
 from studio.costs.budget import Budget, BudgetExceeded
 from studio.generation.loop import Admission, GenerationLoop, RetryPolicy, RunHooks
 from studio.library import ImageRecord, LibraryError
+from studio.library.c2pa_signing import C2paSigningError
 from studio.library.xmp import Disclosure
 
 LOCAL_IMAGES_PER_CALL = 4
@@ -64,6 +68,9 @@ class RunnerConfig:
     # Retry a failure that may have been billed (read timeout, reset after sending)? Off: a
     # retry may pay for the same image twice.
     retry_ambiguous: bool = False
+    # The user's C2PA credentials (library.c2pa_signing.C2paCredentials): every exported file
+    # is signed with them (batch/signing.py). None: unsigned.
+    c2pa: Any = None
 
 
 @dataclass(frozen=True)
@@ -117,6 +124,7 @@ class BatchRunner:
         self._finished_here = 0
         self._running = threading.Event()
         self._running.set()
+        self.breaker = Breaker()  # the first requests all failing alike stop the job
 
     # --- the loop -----------------------------------------------------------------------
 
@@ -266,12 +274,13 @@ class BatchRunner:
                 self._fail(unit, self._transient_reason(exc, tries))
                 return
             except BackendError as exc:  # refused, or the model failed on this one request
-                self._fail(unit, str(exc))
+                self._fail_or_trip(unit, str(exc))
                 return
             except (OSError, LibraryError) as exc:  # a full disk, a locked database
                 self.store.mark_pending(self.job_id, idxs)
                 self._stop(f"Could not save images in the library: {exc}", "output")
                 return
+            self.breaker.succeeded()
             with self._lock:  # spent and in-flight change together for the budget check
                 self._generated(unit, generated.records)
                 self._in_flight_usd -= admission.estimate.usd
@@ -326,15 +335,25 @@ class BatchRunner:
                 return
 
     def _export(self, item: Item, image: Image.Image | None) -> None:
+        try:
+            self._export_item(item, image)
+        except C2paSigningError as exc:  # it stays `generated`: a resume signs and exports it
+            self._stop(f"Could not sign {item.file}: {exc}", "output")
+
+    def _export_item(self, item: Item, image: Image.Image | None) -> None:
         record = self.library.get(item.library_image_id or -1)
         if record is None or not record.path.is_file():
             # The library image was deleted meanwhile: the only way back is to make it again.
             self.store.mark_pending(self.job_id, [item.idx], "library image missing")
             return
         checks = ""
+        # Recorded with the checks: how the product's mask was made, whether the file is signed.
+        notes = self._notes(item)
         if self.preset is None:
-            data = record.path.read_bytes()  # the PNG with its parameters, as made
+            # The PNG with its parameters, as made (signed, with Content Credentials on).
+            data = self._signed(record.path.read_bytes(), "png", record, item, notes)
             size = (record.width, record.height)
+            checks = json.dumps([*notes], ensure_ascii=False) if notes else ""
         else:
             if image is None:
                 with Image.open(record.path) as opened:
@@ -342,17 +361,22 @@ class BatchRunner:
             size = (self.preset.width, self.preset.height)
             placed = self._placed_for_export(item, size)
             extra = []
+            clear = getattr(self.products, "scene_without_product", None)
+            if placed is not None and clear is not None:  # no halo of the enlarged small one
+                image = clear(item.sku, image)
             # The scene at the preset's size: a fetched upscaler's or Lanczos's, recorded.
             image, upscaled = self.preset.fit_scene(image)
             if placed is None:
                 data = self.preset.encode(image, self._disclosure(record, item))
+                data = self._signed(data, self.preset.format, record, item, notes)
             else:
                 final = self.preset.final_with_product(image, placed)
                 data = self.preset.encode(final, self._disclosure(record, item), final=True)
+                data = self._signed(data, self.preset.format, record, item, notes)
                 extra.append(product_pixels_check(data, final, placed, self.preset.format))
             results = [*check_image(data, self.preset), *extra]
-            checks = json.dumps([*(dataclasses.asdict(r) for r in results), upscaled.to_check()],
-                                ensure_ascii=False)
+            checks = json.dumps([*(dataclasses.asdict(r) for r in results), upscaled.to_check(),
+                                 *notes], ensure_ascii=False)
         try:
             sha = self.exporter.write(item.file, data)
         except OSError as exc:  # it stays `generated`: a resume exports it
@@ -362,6 +386,25 @@ class BatchRunner:
         with self._lock:
             self._finished_here += 1
         self._emit("progress", f"{item.file}", (item,))
+
+    def _notes(self, item: Item) -> list[dict[str, Any]]:
+        """What an export records beside its checks: the product mask's method."""
+        if self.products is None or not self.products.has_photo(item.sku):
+            return []
+        # Only ProductScenes makes masks; another source of scenes records no method.
+        mask_method = getattr(self.products, "mask_method", None)
+        method = mask_method(item.sku) if mask_method is not None else ""
+        return [mask_entry(method)] if method else []
+
+    def _signed(self, data: bytes, file_format: str, record: ImageRecord, item: Item,
+                notes: list[dict[str, Any]]) -> bytes:
+        """`data` with Content Credentials when the job signs; the `c2pa` rule joins `notes`."""
+        if self.config.c2pa is None:
+            return data
+        data, rule = sign_export(self.config.c2pa, data, file_format,
+                                 self._disclosure(record, item), item.file)
+        notes.append(dataclasses.asdict(rule))
+        return data
 
     def _placed_for_export(self, item: Item, size: tuple[int, int]) -> Any:
         """The row's product placed on the export's own frame; None without product photos."""
@@ -381,6 +424,21 @@ class BatchRunner:
     def _fail(self, unit: list[Item], reason: str) -> None:
         self.store.mark_failed(self.job_id, [i.idx for i in unit], reason)
         self._emit("failed", f"{unit[0].sku} {unit[0].variant}: {reason}", tuple(unit))
+
+    def _fail_or_trip(self, unit: list[Item], reason: str) -> None:
+        """Fail the unit, unless it is one of the first failures that all read alike (see
+        breaker.py): then they go back to pending and the job stops, resumable."""
+        idxs = [item.idx for item in unit]
+        with self._lock:  # decided and stored together, or a trip on another worker is undone
+            back = self.breaker.failed(idxs, reason)
+            if back is None:
+                self.store.mark_failed(self.job_id, idxs, reason)
+            else:
+                self.store.mark_pending(self.job_id, back, reason)
+        if back is None:
+            self._emit("failed", f"{unit[0].sku} {unit[0].variant}: {reason}", tuple(unit))
+        else:
+            self._stop(self.breaker.message(reason, self.job_id), "backend")
 
     def _stop(self, message: str, kind: str) -> None:
         if not self._stop_message:
@@ -411,6 +469,10 @@ class BatchRunner:
 
     # --- reporting ----------------------------------------------------------------------
 
+    def manifest_extra(self) -> dict[str, Any]:
+        """More of the job's summary for manifest.json (a Batch Transform run's jobs)."""
+        return {}
+
     def _emit(self, kind: str, message: str = "", items: tuple[Item, ...] = ()) -> None:
         info = self.store.job(self.job_id)
         done, failed, total = info.counts["done"], info.counts["failed"], info.total
@@ -427,7 +489,8 @@ class BatchRunner:
                             i.backend, round(i.latency_s, 4), i.cost_usd, i.file, i.sha256,
                             i.width, i.height, *check_summary(i.checks),
                             attempts=max(1, i.attempts), billed_attempts=i.billed_attempts,
-                            **upscale_fields(i.checks))
+                            **upscale_fields(i.checks), **mask_fields(i.checks),
+                            **c2pa_fields(i.checks), output_location=i.output_location)
                 for i in done_items]
         failed_items = self.store.items(self.job_id, "failed")
         failures = [(i.sku, i.variant, i.error) for i in failed_items]
@@ -438,8 +501,9 @@ class BatchRunner:
             "attempts": attempts, "billed_attempts": billed, "lost_attempts": lost,
             "lost_usd": round(lost_usd, 6),
             "failures": [failure_row(i) for i in failed_items]}
+        job_meta.update(self.manifest_extra())
         try:
-            if rows or not self.exporter.zip:
+            if rows or failed_items or not self.exporter.zip:  # failures are listed too
                 self.exporter.finish(rows, job_meta)
         except OSError as exc:
             self._stop(f"Could not write the manifests: {exc.strerror or exc}", "output")
@@ -467,6 +531,8 @@ def check_summary(checks: str) -> tuple[str, tuple[dict[str, Any], ...]]:
     if not checks:
         return "", ()
     results = tuple(json.loads(checks))
+    if all(r.get("info") for r in results):  # records only (a mask's method), no rule
+        return "", results
     failed = [r["rule"] for r in results if not r["passed"]]
     return ("fail: " + ", ".join(failed) if failed else "pass"), results
 

@@ -7,6 +7,7 @@ single source of truth for its image:
 
     pending -> running -> generated (in the library, ids kept) -> done (exported, sha256 kept)
                        -> failed (with the reason)
+    async:  pending -> submitting -> submitted (inference id, output location) -> generated …
 
 Each change is one committed transaction, so after a kill -9 every item is in exactly one of
 those states. WAL with synchronous=NORMAL survives a killed process; a power cut may lose the
@@ -44,7 +45,9 @@ from backends.redaction import redact
 from studio import paths
 from studio.sqlite_tx import immediate_transaction
 
-STATUSES = ("pending", "running", "generated", "done", "failed")
+# `submitting` and `submitted` are async batches' (async_runner.py): an item being sent with
+# InvokeEndpointAsync, and one the endpoint accepted, whose output is awaited in S3.
+STATUSES = ("pending", "running", "submitting", "submitted", "generated", "done", "failed")
 HEARTBEAT_S = 5.0  # how often a running job says it is still alive
 STALE_AFTER_S = 60.0  # a claim not renewed for this long is free
 
@@ -57,6 +60,12 @@ _ADDED_COLUMNS = (
     ("jobs", "owner_host", "TEXT NOT NULL DEFAULT ''"),
     ("jobs", "owner_token", "TEXT NOT NULL DEFAULT ''"),
     ("jobs", "heartbeat_at", "REAL NOT NULL DEFAULT 0"),
+    # Async batches: what InvokeEndpointAsync answered, recorded before anything else.
+    ("items", "inference_id", "TEXT NOT NULL DEFAULT ''"),
+    ("items", "input_location", "TEXT NOT NULL DEFAULT ''"),
+    ("items", "output_location", "TEXT NOT NULL DEFAULT ''"),
+    ("items", "failure_location", "TEXT NOT NULL DEFAULT ''"),
+    ("items", "submitted_at", "REAL"),  # epoch seconds, for the per-item timeout
 )
 
 
@@ -98,6 +107,11 @@ CREATE TABLE IF NOT EXISTS items (
     PRIMARY KEY (job_id, idx)
 );
 CREATE INDEX IF NOT EXISTS items_status ON items (job_id, status);
+CREATE TABLE IF NOT EXISTS remote_modes (
+    job_id INTEGER PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE,
+    mode TEXT NOT NULL,
+    settings_json TEXT NOT NULL
+);
 """
 
 
@@ -131,6 +145,11 @@ class Item:
     checks: str = ""  # the exported file against its preset's rules: JSON, "" without one
     billed_attempts: int = 0  # attempts that were or may have been paid for
     lost_usd: float = 0.0  # the estimates of those that delivered no image
+    inference_id: str = ""  # async: the id sent (`submitting`) or answered (`submitted`)
+    input_location: str = ""  # async: the request body in S3
+    output_location: str = ""  # async: where the endpoint writes the result
+    failure_location: str = ""  # async: where it writes a failure
+    submitted_at: float | None = None  # async: when the endpoint accepted it (epoch seconds)
 
 
 @dataclass(frozen=True)
@@ -311,6 +330,39 @@ class BatchStore:
         self._update(job_id, [idx], "status = 'done', sha256 = ?, width = ?, height = ?, "
                                     "checks = ?, finished_at = ?",
                      [sha256, width, height, checks, _now()])
+
+    # --- async batches (async_runner.py) -------------------------------------------------
+
+    def set_remote_mode(self, job_id: int, mode: str, settings: dict[str, Any]) -> None:
+        """How a job runs when not item by item on a real-time endpoint: "async" and its S3
+        prefix, timeout…; kept apart from the spec, which a resume rewrites."""
+        with self._transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO remote_modes (job_id, mode, settings_json) "
+                         "VALUES (?, ?, ?)", [job_id, mode, json.dumps(settings)])
+
+    def remote_mode(self, job_id: int) -> tuple[str, dict[str, Any]]:
+        """("realtime", {}) for a job run item by item."""
+        with self._lock:
+            row = self._conn.execute("SELECT mode, settings_json FROM remote_modes WHERE "
+                                     "job_id = ?", [job_id]).fetchone()
+        return ("realtime", {}) if row is None else (row[0], json.loads(row[1]))
+
+    def mark_submitting(self, job_id: int, idx: int, inference_id: str,
+                        input_location: str) -> None:
+        """Committed just before InvokeEndpointAsync: a crash before `mark_submitted` leaves
+        the item here, and a resume knows it may have been accepted (and billed)."""
+        self._update(job_id, [idx], "status = 'submitting', attempts = attempts + 1, "
+                                    "started_at = ?, error = '', inference_id = ?, "
+                                    "input_location = ?", [_now(), inference_id,
+                                                           input_location])
+
+    def mark_submitted(self, job_id: int, idx: int, inference_id: str, output_location: str,
+                       failure_location: str) -> None:
+        """What the endpoint answered: from here a resume polls, never submits again."""
+        self._update(job_id, [idx], "status = 'submitted', inference_id = ?, "
+                                    "output_location = ?, failure_location = ?, "
+                                    "submitted_at = ?",
+                     [inference_id, output_location, failure_location, time.time()])
 
     def reset_failed(self, job_id: int) -> int:
         """A resume gives failed items another go (the reason is kept until they run)."""

@@ -21,6 +21,24 @@ from typing import Any, TextIO
 
 from backends.errors import InvalidRequest
 from backends.types import CancelToken, GenerationRequest, random_seed
+from studio.cli.batch_async import add_mode_options, async_runner, prepare_mode, save_mode
+from studio.cli.batch_export_options import (
+    add_export_options,
+    check_c2pa,
+    check_export_choices,
+    check_harmonise_steps,
+    refuse_on_resume,
+    with_c2pa_args,
+    with_upscaler,
+)
+from studio.cli.batch_transform import (
+    add_transform_options,
+    is_transform_job,
+    prepare_transform,
+    save_transform,
+    transform_estimate,
+    transform_runner,
+)
 from studio.cli.options import (
     add_generation_options,
     parse_fill,
@@ -71,6 +89,9 @@ def add_batch_commands(subparsers: Any) -> None:
                             "which are otherwise skipped")
     batch.add_argument("--fill", type=parse_fill, help="share of the frame the product photo fills "
                                                   "(0.05-1, default 0.85) or 'native'")
+    add_export_options(batch)
+    add_mode_options(batch)
+    add_transform_options(batch)
     add_generation_options(batch)
     batch.add_argument("--concurrency", type=int, help="requests in flight on remote backends "
                                                        "(default 4; the local GPU runs one)")
@@ -104,6 +125,7 @@ def run_batch(args: argparse.Namespace) -> int:
     if args.budget is not None and not args.budget >= 0:
         raise InvalidRequest("--budget is zero or more dollars.")
     if args.resume is not None:
+        refuse_on_resume(args)
         return _resume(args)
     if args.catalog is None or args.template is None:
         raise InvalidRequest("Give a catalog and --template (or --resume ID, or --list).")
@@ -120,7 +142,8 @@ def _new_job(args: argparse.Namespace) -> int:
     from studio.batch.products import product_photo_column
     from studio.batch.store import BatchStore
 
-    settings = settings_from_args(args)
+    settings = with_c2pa_args(args, settings_from_args(args))
+    check_c2pa(settings, say=False)  # a key that cannot sign stops here, before anything
     catalog = load_catalog(args.catalog, parse_mapping(args.map),
                            include_nonphysical=args.include_nonphysical)
     err = sys.stderr
@@ -136,11 +159,13 @@ def _new_job(args: argparse.Namespace) -> int:
     if image_column is None and args.fill is not None:
         raise InvalidRequest("--fill places product photos: this batch has none (name their "
                              "column with --product-images COLUMN).")
+    harmonise, upscaler = check_export_choices(args, image_column)
     axes = [Axis.parse(text) for text in args.axis]
     preset = get_preset(args.preset) if args.preset else None
     size = (preset.generation_size(max(settings.default_width, settings.default_height))
             if preset else None)
     fields = request_fields(args, settings, size)
+    check_harmonise_steps(harmonise, fields.get("steps"))
     base_seed = args.seed if args.seed is not None else random_seed()
     base_request = GenerationRequest(prompt="batch", seed=base_seed, **fields)
     out = args.out or _default_out(args.catalog)
@@ -151,7 +176,7 @@ def _new_job(args: argparse.Namespace) -> int:
         mapping=parse_mapping(args.map), request=fields, settings=_settings_dict(settings),
         concurrency=args.concurrency or 4, retries=3 if args.retries is None else args.retries,
         budget_usd=args.budget, image_column=image_column, fill=args.fill,
-        include_nonphysical=args.include_nonphysical)
+        include_nonphysical=args.include_nonphysical, harmonise=harmonise, upscaler=upscaler)
     prepared = prepare_batch(catalog, spec, preset)
     items = prepared.items
     for line in prepared.preview(limit=3):
@@ -163,8 +188,11 @@ def _new_job(args: argparse.Namespace) -> int:
     for message in conflicts:
         print(f"studio: warning: {message}", file=err)
     backend = create_backend(settings)
+    remote = prepare_transform(args, settings, image_column) or \
+        prepare_mode(args, settings, backend, image_column)  # bucket, endpoint: first
     loop = open_loop(settings)
-    estimate = estimate_batch(backend, base_request, items, loop.library, spec.concurrency)
+    estimate = transform_estimate(remote, base_request, items) if args.mode == "transform" \
+        else estimate_batch(backend, base_request, items, loop.library, spec.concurrency)
     print(estimate.describe(), file=err)
     if args.budget is not None and estimate.usd > args.budget:
         print(f"The estimate is over the ${args.budget:.2f} budget: the batch will stop before "
@@ -181,9 +209,11 @@ def _new_job(args: argparse.Namespace) -> int:
     check_new_output(out)
     store = BatchStore()
     job_id = store.create_job(spec.catalog, spec.out, spec.to_dict(), items)
+    if not save_transform(store, job_id, remote):
+        save_mode(store, job_id, remote)
     print(f"Batch job {job_id} → {out}  (continue it any time: studio batch --resume {job_id})",
           file=err)
-    return _run(store, job_id, spec, backend, loop, args)
+    return _run(store, job_id, spec, backend, loop, args, remote)
 
 
 def preset_conflicts(items: list[Any], preset: Any) -> list[str]:
@@ -214,7 +244,8 @@ def _resume(args: argparse.Namespace) -> int:
         spec = BatchSpec.from_dict({**spec.to_dict(), **overrides})
         store.update_spec(args.resume, spec.to_dict())
     settings = settings_from_dict(spec.settings)
-    again = store.reset_failed(args.resume)
+    # A transform job retries its failed items itself, after following any job still open.
+    again = 0 if is_transform_job(store, args.resume) else store.reset_failed(args.resume)
     pending = store.job(args.resume).total - store.job(args.resume).counts["done"]
     print(f"Resuming batch job {args.resume}: {pending} of {info.total} images to go"
           f"{f' ({again} failed before, tried again)' if again else ''}", file=sys.stderr)
@@ -223,18 +254,20 @@ def _resume(args: argparse.Namespace) -> int:
 
 
 def _run(store: Any, job_id: int, spec: Any, backend: Any, loop: Any,
-         args: argparse.Namespace) -> int:
+         args: argparse.Namespace, remote: Any = None) -> int:
     from studio.batch.export import Exporter
     from studio.batch.presets import get_preset
     from studio.batch.runner import BatchRunner, RunnerConfig
     from studio.batch.store import JobBusy
     from studio.costs.budget import Budget
+    from studio.settings.values import settings_from_dict
 
-    preset = get_preset(spec.preset) if spec.preset else None
+    preset = with_upscaler(get_preset(spec.preset) if spec.preset else None, spec.upscaler)
     base_request = GenerationRequest(prompt="batch", seed=spec.base_seed, **spec.request)
     config = RunnerConfig(concurrency=spec.concurrency, retries=spec.retries,
                           backoff_s=args.retry_delay, retry_ambiguous=args.retry_ambiguous,
-                          budget=Budget(spec.budget_usd) if spec.budget_usd is not None else None)
+                          budget=Budget(spec.budget_usd) if spec.budget_usd is not None else None,
+                          c2pa=check_c2pa(settings_from_dict(spec.settings)))
     products = None
     if spec.image_column:
         from studio.batch.catalog import load_catalog
@@ -242,13 +275,21 @@ def _run(store: Any, job_id: int, spec: Any, backend: Any, loop: Any,
 
         products = ProductScenes(load_catalog(Path(spec.catalog), spec.mapping,
                                               include_nonphysical=spec.include_nonphysical),
-                                 spec.image_column, spec.fill)
+                                 spec.image_column, spec.fill, harmonise=spec.harmonise)
     exporter = Exporter(job_id, Path(spec.out))
     printer = ProgressPrinter(Path(spec.out), args.json)
     cancel = CancelToken()
     with sigint_cancels(cancel):  # the runner claims the job: one window or process at a time
-        runner = BatchRunner(store, job_id, backend, loop, base_request, preset, exporter,
-                             config, on_event=printer, cancel=cancel, products=products)
+        runner = transform_runner(store, job_id, settings_from_dict(spec.settings), args,
+                                  remote, backend=backend, loop=loop, base_request=base_request,
+                                  preset=preset, exporter=exporter, config=config,
+                                  on_event=printer, cancel=cancel) or \
+            async_runner(store, job_id, settings_from_dict(spec.settings), args, remote,
+                              backend=backend, loop=loop, base_request=base_request,
+                              preset=preset, exporter=exporter, config=config,
+                              on_event=printer, cancel=cancel) or \
+            BatchRunner(store, job_id, backend, loop, base_request, preset, exporter,
+                        config, on_event=printer, cancel=cancel, products=products)
         summary = runner.run()
     if summary.state == "busy":
         raise JobBusy(summary.message)
@@ -262,6 +303,8 @@ def exit_code(summary: Any) -> int:
         return EXIT_CANCELLED
     if summary.state == "stopped" and summary.stop_kind == "budget":
         return EXIT_BUDGET
+    if summary.state == "stopped" and summary.stop_kind == "input":
+        return 2  # fix the command: e.g. --mode async on an endpoint that is not async
     if summary.state == "stopped" and summary.stop_kind == "backend":
         return EXIT_UNAVAILABLE
     if summary.failed or summary.state == "stopped":
@@ -329,7 +372,8 @@ class ProgressPrinter:
               f"images, {summary.failed} failed, {format_usd(summary.spent_usd)} spent → {out}")
         if summary.lost_attempts:
             print(f"  {summary.lost_attempts} attempts may have been billed without an image "
-                  "(a timeout or a reset after sending); they are counted in the amount spent")
+                  "(a timeout, a reset after sending, or a Batch Transform job's line without "
+                  "output); they are counted in the amount spent")
         for sku, variant, reason in summary.failures:
             print(f"  failed {sku} {variant}: {reason}")
         if summary.message:

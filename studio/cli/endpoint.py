@@ -32,6 +32,14 @@ def add_endpoint_commands(subparsers: Any) -> None:
                             "else fast)")
     serve.add_argument("--endpoint-name", help="answer only /endpoints/THIS/invocations "
                                                "(default: any name)")
+    serve.add_argument("--s3-endpoint-url", metavar="URL",
+                       help="also answer InvokeEndpointAsync, reading inputs from and writing "
+                            "results to the S3 at this URL (a local moto server, say)")
+    serve.add_argument("--async-output", metavar="S3_URL", default="",
+                       help="with --s3-endpoint-url: s3:// folder for async results (default: "
+                            "s3://<the input's bucket>/async-output)")
+    serve.add_argument("--region", help="with --s3-endpoint-url: the S3 region (default "
+                                        "us-east-1)")
     serve.set_defaults(handler=run_serve)
 
     package = commands.add_parser("package", help="build model.tar.gz for SageMaker")
@@ -74,6 +82,7 @@ def add_endpoint_commands(subparsers: Any) -> None:
     deploy.add_argument("--poll-seconds", type=float, default=15.0, help=argparse.SUPPRESS)
     _aws_arguments(deploy)
     deploy.set_defaults(handler=run_deploy)
+    _add_compile_command(commands)
 
     status = commands.add_parser("status", help="show an endpoint's state, instances and cost")
     status.add_argument("name")
@@ -110,6 +119,10 @@ def run_serve(args: argparse.Namespace) -> int:
         raise BackendUnavailable(f"Cannot listen on {args.host}:{args.port} ({exc.strerror}). "
                                  "Choose another --port, or stop what is using it.") from exc
     try:
+        if args.s3_endpoint_url:
+            _enable_async(server, args)
+        elif args.async_output:
+            raise InvalidRequest("--async-output needs --s3-endpoint-url.")
         print(f"Loading {args.model} …", file=sys.stderr, flush=True)
         try:
             server.load_model(args.model, speed=args.speed)
@@ -126,6 +139,25 @@ def run_serve(args: argparse.Namespace) -> int:
     finally:
         server.close()
     return 0
+
+
+def _enable_async(server: Any, args: argparse.Namespace) -> None:
+    """InvokeEndpointAsync through the S3 at --s3-endpoint-url (credentials: boto3's chain)."""
+    import boto3
+
+    from backends.endpoint.async_invocations import AsyncRequestError, split_s3_prefix
+
+    if args.async_output:
+        try:
+            split_s3_prefix(args.async_output)
+        except AsyncRequestError as exc:
+            raise InvalidRequest(f"--async-output: {exc}") from None
+    s3 = boto3.client("s3", endpoint_url=args.s3_endpoint_url,
+                      region_name=args.region or "us-east-1")
+    server.enable_async(s3, args.async_output)
+    where = args.async_output or "s3://<input bucket>/async-output"
+    print(f"Answering InvokeEndpointAsync: inputs from {args.s3_endpoint_url}, results in "
+          f"{where}", file=sys.stderr, flush=True)
 
 
 def _log_line(line: str) -> None:
@@ -165,6 +197,115 @@ def run_package(args: argparse.Namespace) -> int:
 def _endpoint_name(model: str) -> str:
     cleaned = "".join(c if c.isalnum() else "-" for c in model).strip("-")
     return f"studio-{cleaned}"[:63].rstrip("-")
+
+
+# --- compile (Inferentia2, as a SageMaker training job: backends/endpoint/compile.py) -------
+
+def _add_compile_command(commands: Any) -> None:
+    job = commands.add_parser(
+        "compile", help="compile a model for Inferentia2 as a SageMaker training job")
+    job.add_argument("--model", help="Hugging Face hub id, or s3:// folder of a diffusers model "
+                                     "(or of the model.tar.gz of `endpoint package`)")
+    job.add_argument("--target", choices=["inferentia2"], default="inferentia2")
+    job.add_argument("--size", metavar="WxH", help="the one size the endpoint will make, "
+                                                   "e.g. 1024x1024")
+    job.add_argument("--s3-output", metavar="S3_URL",
+                     help="s3:// folder for the job's script and the compiled model.tar.gz")
+    job.add_argument("--instance-type", default="ml.trn1.2xlarge",
+                     help="ml.trn1.2xlarge (default), ml.trn1.32xlarge or ml.trn1n.32xlarge")
+    job.add_argument("--family", choices=["sd1", "sd2", "sdxl"],
+                     help="the model's family (default: detected)")
+    job.add_argument("--role", help="execution role ARN (default: the account's one "
+                                    "AmazonSageMaker-ExecutionRole-*)")
+    job.add_argument("--max-hours", type=float, default=3.0,
+                     help="stop the job after this long (default 3)")
+    job.add_argument("--wait", action=argparse.BooleanOptionalAction, default=True,
+                     help="follow the job until it ends (default) or return once it starts")
+    job.add_argument("--dry-run", action="store_true",
+                     help="print the training job request; upload and create nothing")
+    job.add_argument("--follow", metavar="JOB", help="follow a compile job started earlier")
+    job.add_argument("--poll-seconds", type=float, default=30.0, help=argparse.SUPPRESS)
+    _aws_arguments(job)
+    job.set_defaults(handler=run_compile)
+
+
+def run_compile(args: argparse.Namespace) -> int:
+    from backends.endpoint import compile as neuron
+    from backends.endpoint.deploy import find_execution_role
+
+    client, session, region = _sagemaker_client(args)
+    if args.follow:
+        print(f"Following {args.follow} in {region}.", file=sys.stderr)
+        return _finish_compile(client, args.follow, region, args)
+    missing = [flag for flag, value in (("--model", args.model), ("--size", args.size),
+                                        ("--s3-output", args.s3_output)) if not value]
+    if missing:
+        raise InvalidRequest(f"studio endpoint compile needs {', '.join(missing)} (or --follow "
+                             "JOB to follow a job started earlier).")
+    role = args.role
+    if not role:
+        try:
+            role = find_execution_role(session.client("iam"))
+        except Exception as exc:
+            raise neuron.aws_error(exc, "find a SageMaker execution role", region) from exc
+    plan = neuron.plan_compile(args.model, args.size, args.s3_output, region=region, role=role,
+                               instance_type=args.instance_type, family=args.family or "",
+                               max_runtime_s=int(args.max_hours * 3600))
+    family = plan.family or "detected by the job"
+    print(f"Compiling {plan.model} for Inferentia2 at {plan.width}×{plan.height} ({family}) in "
+          f"{region}\n  job   {plan.job_name} on 1 × {plan.instance_type}, at most "
+          f"{plan.max_runtime_s / 3600:g} h\n  image {plan.image}\n  role  {plan.role}\n"
+          f"  into  {plan.artefact}", file=sys.stderr)
+    print("  It is billed per second of training time while it runs (SageMaker training "
+          "prices; Studio's price book has inference prices only).", file=sys.stderr)
+    for warning in plan.warnings:
+        print(f"studio: warning: {warning}", file=sys.stderr)
+    if args.dry_run:
+        print(json.dumps(plan.training_job_request(), indent=2))
+        print("Dry run: nothing was uploaded or created.", file=sys.stderr)
+        return 0
+    neuron.start_compile(client, session.client("s3", region_name=region), plan)
+    print(f"Started training job {plan.job_name}.", file=sys.stderr, flush=True)
+    if not args.wait:
+        print(f"Follow it with: studio endpoint compile --follow {plan.job_name} --region "
+              f"{region}\nIts model.tar.gz will be {plan.artefact}")
+        return 0
+    return _finish_compile(client, plan.job_name, region, args)
+
+
+def _finish_compile(client: Any, name: str, region: str, args: argparse.Namespace) -> int:
+    from backends.endpoint import compile as neuron
+    from backends.endpoint.neuron_compile_script import name_of
+
+    status = neuron.wait_for_compile(client, name, region=region, poll_s=args.poll_seconds,
+                                     on_status=_compile_progress())
+    billed = (f" ({status.billable_s} s of {status.instance_type} training time billed)"
+              if status.billable_s is not None else "")
+    print(f"Compiled: {status.name}{billed}.", file=sys.stderr)
+    print(status.artefact)
+    model = name_of(args.model) if args.model else status.name
+    print(f"It holds the compiled model and the endpoint handler; deploy it as it is:\n"
+          f"  studio endpoint deploy --name {_endpoint_name(model.rsplit('/', 1)[-1])} "
+          f"--model-data {status.artefact} --instance-type ml.inf2.xlarge --region {region}",
+          file=sys.stderr)
+    return 0
+
+
+def _compile_progress() -> Any:
+    last: dict[str, Any] = {"key": None, "printed": -60.0}
+
+    def show(status: Any, elapsed: float) -> None:
+        key = (status.status, status.secondary, status.message)
+        if key != last["key"] or elapsed - last["printed"] >= 60:
+            minutes, seconds = divmod(int(elapsed), 60)
+            secondary = f" · {status.secondary}" if status.secondary not in (
+                "", status.status) else ""
+            message = f" — {status.message}" if status.message else ""
+            print(f"  [{minutes:3d}:{seconds:02d}] {status.status}{secondary}{message}",
+                  file=sys.stderr, flush=True)
+            last.update(key=key, printed=elapsed)
+
+    return show
 
 
 # --- deploy, status, delete ----------------------------------------------------------------

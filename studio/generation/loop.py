@@ -144,7 +144,7 @@ class GenerationLoop:
     def run(self, request: GenerationRequest, backend: Backend, *,
             admission: Admission | None = None, hooks: RunHooks | None = None,
             retry: RetryPolicy = NO_RETRY, queued_s: float = 0.0,
-            library: Library | None = None) -> Generated:
+            library: Library | None = None, live: bool = False) -> Generated:
         """Generate `request` on `backend`, record every image, tell the listeners.
 
         Raises what the backend raises (after `retry`'s tries for a TransientError; one that
@@ -152,7 +152,7 @@ class GenerationLoop:
         BudgetExceeded when not admitted, and LibraryError or OSError when the images could
         not be saved. The admission is released however the run ends. `library` pins where
         the images go (a batch keeps its own even if the window switches folders meanwhile);
-        by default, the current one.
+        by default, the current one. `live` marks the run as live mode's in the library.
         """
         hooks = hooks or RunHooks()
         admission = admission or self.admit(request, backend)
@@ -160,10 +160,24 @@ class GenerationLoop:
             result, attempts, lost = self._generate(request, backend, hooks, retry,
                                                     admission.estimate)
             result = _with_queue_time(result, queued_s)
-            records = (library or self.library).record(result, estimate=admission.estimate)
+            records = (library or self.library).record(result, estimate=admission.estimate,
+                                                       live=live)
         finally:
             self.release(admission)
         generated = Generated(result, records, admission.estimate, attempts, lost + 1)
+        self._listeners.publish(generated)
+        return generated
+
+    def record(self, result: GenerationResult, admission: Admission, *,
+               library: Library | None = None) -> Generated:
+        """Record a result made outside `run` (an async endpoint's output read back from S3)
+        exactly as `run` does: the images into the library, the admission released, the
+        listeners told."""
+        try:
+            records = (library or self.library).record(result, estimate=admission.estimate)
+        finally:
+            self.release(admission)
+        generated = Generated(result, records, admission.estimate)
         self._listeners.publish(generated)
         return generated
 

@@ -81,7 +81,10 @@ def test_attempts_are_columns_and_failures_are_itemised_in_the_json() -> None:
     failure = FailureRow("B2", "s1", "a cup", 6, "B2/B2_s1.png", "Read timeout after the "
                          "request was sent; not retried", 1, 1, 0.0123)
     header, line = manifest_csv(images).decode("utf-8-sig").splitlines()
-    assert header.endswith(",checks,attempts,billed_attempts") and line.endswith(",,3,2")
+    assert ",checks,attempts,billed_attempts,status,reason" in header
+    values = dict(zip(header.split(","), line.split(","), strict=True))
+    assert (values["checks"], values["attempts"], values["billed_attempts"],
+            values["status"], values["reason"]) == ("", "3", "2", "made", "")
     data = json.loads(manifest_json(images, {"id": 1, "failed": 1, "failures": [failure]}))
     assert data["job"] == {"id": 1, "failed": 1}
     assert data["images"][0]["billed_attempts"] == 2
@@ -90,3 +93,36 @@ def test_attempts_are_columns_and_failures_are_itemised_in_the_json() -> None:
                                  "request was sent; not retried", "attempts": 1,
                                  "billed_attempts": 1, "lost_usd": 0.0123}]
     assert json.loads(manifest_json(images, {"id": 2}))["failures"] == []
+
+
+def test_failed_items_are_lines_of_the_csv_with_their_reason() -> None:
+    from studio.batch.manifest import FIELDS, FailureRow
+
+    failure = FailureRow("B2", "s1", "=a cup", 6, "B2/B2_s1.png", "The model on endpoint e "
+                         "failed: CUDA out of memory", 2, 1, 0.0123)
+    as_stored = {"sku": "C3", "variant": "s2", "prompt": "a jug", "seed": 7,
+                 "file": "C3/C3_s2.png", "reason": "Refused C3.", "attempts": 1,
+                 "billed_attempts": 0, "lost_usd": 0.0}
+    data = manifest_csv([row()], [failure, as_stored])
+    text = data.decode("utf-8-sig")
+    assert text.splitlines()[0].split(",") == list(FIELDS)
+    made, failed, refused = csv.DictReader(io.StringIO(text))
+    assert (made["status"], made["reason"], made["file"]) == ("made", "", "A1/A1_s1.png")
+    assert failed == {**{name: "" for name in FIELDS}, "sku": "B2", "variant": "s1",
+                      "prompt": "'=a cup", "seed": "6", "attempts": "2",
+                      "billed_attempts": "1", "status": "failed",
+                      "reason": "The model on endpoint e failed: CUDA out of memory"}
+    assert (refused["sku"], refused["file"], refused["status"], refused["reason"]) == (
+        "C3", "", "failed", "Refused C3.")
+
+
+def test_write_manifests_lists_the_failures_in_both_files(tmp_path: Path) -> None:
+    from studio.batch.manifest import FailureRow
+
+    failure = FailureRow("B2", "s1", "a cup", 6, "B2/B2_s1.png", "Refused.", 1, 0, 0.0)
+    write_manifests(tmp_path, [row()], {"id": 3, "failures": [failure]})
+    lines = list(csv.DictReader(io.StringIO(
+        (tmp_path / "manifest.csv").read_text(encoding="utf-8-sig"))))
+    assert [(line["sku"], line["status"]) for line in lines] == [("A1", "made"),
+                                                                 ("B2", "failed")]
+    assert json.loads((tmp_path / "manifest.json").read_text())["failures"][0]["sku"] == "B2"

@@ -258,3 +258,84 @@ def test_a_sheet_with_a_pid_column_is_named_in_the_summary(tmp_path: Path, studi
     err = capsys.readouterr().err
     assert "sheet, 2 products (utf-8, ','), SKU from column 'pid'" in err
     assert "SRTEH2FF9KEDEFGF · s1: Cycling Shorts, studio photo" in err
+
+
+@pytest.fixture
+def transform_aws(aws_env, endpoint_server, monkeypatch: pytest.MonkeyPatch):
+    """A moto server (S3 and SageMaker) with a bucket and a model, and the emulated Batch
+    Transform worker (tests/batch/transform_runner.py) that runs jobs on `endpoint_server`."""
+    import boto3
+
+    from tests.batch.transform_runner import LocalTransform
+    from tests.s3_server import moto_s3_server
+
+    with moto_s3_server() as url:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", url)
+        boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="shop-run")
+        boto3.client("sagemaker", region_name="us-east-1").create_model(
+            ModelName="tiny-sd", ExecutionRoleArn="arn:aws:iam::123456789012:role/studio",
+            PrimaryContainer={"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/hf:1"})
+        yield LocalTransform(url, endpoint_server.url).install(monkeypatch)
+
+
+TRANSFORM = ["--backend", "sagemaker", "--region", "us-east-1", "--mode", "transform",
+             "--model-name", "tiny-sd", "--instances", "2", "--instance-type", "ml.g4dn.xlarge",
+             "--width", "64", "--height", "64", "--steps", "1", "--seed", "3",
+             "--transform-poll-seconds", "0.05"]
+
+
+@pytest.mark.slow
+def test_mode_transform_makes_the_catalog_in_one_job_with_its_manifest(
+        tmp_path: Path, studio_home: Path, transform_aws, capsys) -> None:
+    out = tmp_path / "export"
+    code = main(["batch", str(catalog(tmp_path, 3)), "--template", "a {color} {title}",
+                 "--axis", "background=white|marble", *TRANSFORM,
+                 "--s3-uri", "s3://shop-run/run", "--out", str(out), "--json"])
+    assert code == 0
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [e["event"] for e in events].count("image") == 6
+    assert any(e["event"] == "transform" and "Created Batch Transform job" in e["message"]
+               for e in events)
+    assert events[-1]["state"] == "finished" and events[-1]["spent_usd"] > 0
+    assert len(transform_aws.create_calls) == 1
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert {(r["sku"], r["variant"]) for r in manifest["images"]} == \
+        {(f"P-{i:02d}", v) for i in range(3) for v in ("white_s1", "marble_s1")}
+    assert manifest["job"]["transform_jobs"][0]["status"] == "Completed"
+    assert library_count(studio_home) == 6
+
+
+@pytest.mark.slow
+def test_mode_transform_refuses_a_missing_bucket_or_model_before_storing_a_job(
+        tmp_path: Path, studio_home: Path, transform_aws, capsys) -> None:
+    args = ["batch", str(catalog(tmp_path, 2)), "--template", "a {title}", *TRANSFORM]
+    assert main([*args, "--s3-uri", "s3://no-such-bucket/run"]) == 2
+    assert "bucket no-such-bucket does not exist" in capsys.readouterr().err
+    wrong_model = [a if a != "tiny-sd" else "gone" for a in args]
+    assert main([*wrong_model, "--s3-uri", "s3://shop-run/run"]) == 2
+    assert "no SageMaker model gone" in capsys.readouterr().err
+    assert main([*args]) == 2
+    assert "--s3-uri" in capsys.readouterr().err
+    assert BatchStore().jobs() == [] and transform_aws.create_calls == []
+
+
+def test_transform_flags_need_mode_transform(tmp_path: Path, studio_home: Path,
+                                             capsys) -> None:
+    assert main(["batch", str(catalog(tmp_path, 1)), "--template", "a {title}",
+                 "--model-name", "m", "--dry-run"]) == 2
+    assert "--model-name is for --mode transform" in capsys.readouterr().err
+
+
+def test_export_options_are_in_the_help_and_a_resume_refuses_to_change_them(
+        tmp_path: Path, studio_home: Path, capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["batch", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    for flag in ("--c2pa-cert PEM", "--c2pa-key PEM", "--no-c2pa", "--harmonise STRENGTH",
+                 "--upscaler auto|lanczos|NAME"):
+        assert flag in help_text
+    assert "costs a second generation" in help_text
+    for extra in (["--harmonise", "0.3"], ["--upscaler", "lanczos"], ["--no-c2pa"]):
+        assert main(["batch", "--resume", "1", *extra]) == 2
+        assert "a resumed job keeps the signing, harmonising and upscaler" in \
+            capsys.readouterr().err

@@ -305,3 +305,88 @@ def test_a_request_over_the_drain_limit_is_refused_at_once(tiny_endpoint_model) 
         client = raw_client(server, head(100 * 1024 * 1024))
         assert status_of(client) == 413
         assert post(f"{server.url}/invocations", VALID)[0] == 200
+
+
+# --- InvokeEndpointAsync, against a moto S3 server -------------------------------------------
+
+@pytest.fixture
+def s3_url(aws_env):
+    from tests.s3_server import moto_s3_server, s3_client
+
+    with moto_s3_server() as url:
+        s3_client(url).create_bucket(Bucket="run")
+        yield url
+
+
+def _wait_for_object(s3, url: str, timeout_s: float = 60.0) -> bytes:
+    from tests.s3_server import read_s3
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return read_s3(s3, url)
+        except ClientError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def test_boto3_invoke_endpoint_async_answers_202_and_writes_the_output(endpoint_server,
+                                                                      s3_url) -> None:
+    from tests.s3_server import s3_client
+
+    s3 = s3_client(s3_url)
+    endpoint_server.enable_async(s3, "s3://run/results")
+    body = {"inputs": "a lamp", "parameters": {**TINY, "seed": 5}}
+    s3.put_object(Bucket="run", Key="in/lamp.json", Body=json.dumps(body).encode())
+    answer = runtime(endpoint_server).invoke_endpoint_async(
+        EndpointName="test", InputLocation="s3://run/in/lamp.json",
+        ContentType="application/json", Accept="application/json", InferenceId="lamp-5")
+    assert answer["ResponseMetadata"]["HTTPStatusCode"] == 202
+    assert answer["InferenceId"] == "lamp-5"
+    assert answer["OutputLocation"] == "s3://run/results/lamp-5.out"
+    assert answer["FailureLocation"] == "s3://run/results/failures/lamp-5-error.out"
+    output = json.loads(_wait_for_object(s3, answer["OutputLocation"]))
+    assert output["seeds"] == [5]
+    assert base64.b64decode(output["generated_images"][0])[:4] == b"\x89PNG"
+    assert endpoint_server.async_invocations.accepted == 1
+
+
+def test_a_failed_async_request_writes_its_failure_and_output_defaults_to_the_input_bucket(
+        endpoint_server, s3_url) -> None:
+    from tests.s3_server import s3_client
+
+    s3 = s3_client(s3_url)
+    endpoint_server.enable_async(s3)
+    s3.put_object(Bucket="run", Key="in/empty.json", Body=b'{"inputs": ""}')
+    answer = runtime(endpoint_server).invoke_endpoint_async(
+        EndpointName="test", InputLocation="s3://run/in/empty.json")
+    assert answer["OutputLocation"].startswith("s3://run/async-output/")
+    assert answer["FailureLocation"].startswith("s3://run/async-output/failures/")
+    failure = _wait_for_object(s3, answer["FailureLocation"]).decode()
+    assert "Received server error (400)" in failure and "Write a prompt" in failure
+
+
+@pytest.mark.parametrize(("location", "message"), [
+    ("s3://run/in/missing.json", "Could not access the input object"),
+    ("https://example.com/x.json", "not an s3://"),
+])
+def test_a_bad_input_location_is_a_validation_error(endpoint_server, s3_url, location,
+                                                   message) -> None:
+    from tests.s3_server import s3_client
+
+    endpoint_server.enable_async(s3_client(s3_url))
+    with pytest.raises(ClientError) as caught:
+        runtime(endpoint_server).invoke_endpoint_async(EndpointName="test",
+                                                       InputLocation=location)
+    assert caught.value.response["Error"]["Code"] == "ValidationError"
+    assert message in caught.value.response["Error"]["Message"]
+    assert endpoint_server.async_invocations.accepted == 0
+
+
+def test_without_s3_the_async_route_says_what_it_needs(endpoint_server, aws_env) -> None:
+    with pytest.raises(ClientError) as caught:
+        runtime(endpoint_server).invoke_endpoint_async(EndpointName="test",
+                                                       InputLocation="s3://run/in/a.json")
+    assert caught.value.response["Error"]["Code"] == "ValidationError"
+    assert "--s3-endpoint-url" in caught.value.response["Error"]["Message"]
