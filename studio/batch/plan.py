@@ -35,6 +35,8 @@ class BatchSpec:
     image_column: str | None = None  # product photos: each item's scene is made around one
     fill: float | str | None = None  # the product's share of the frame, or "native"
     include_nonphysical: bool = False  # keep virtual, downloadable, grouped products
+    harmonise: float = 0.0  # product scenes: a second, light pass's strength (0: off)
+    upscaler: str = "auto"  # auto, lanczos or a fetched upscaler's name (batch/upscale.py)
 
     def to_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}

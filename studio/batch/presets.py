@@ -38,6 +38,9 @@ class OutputPreset:
     white_threshold: int = 245
     prompt_suffix: str = ""
     source: str = ""
+    # How a scene smaller than the preset is enlarged: auto (a fetched upscaler, else
+    # Lanczos), lanczos, or a fetched upscaler's name (batch/upscale.py); set per job.
+    upscaler: str = "auto"
 
     def __post_init__(self) -> None:
         if self.fit not in FITS or self.format not in FORMATS or self.colour_space != "sRGB":
@@ -74,8 +77,9 @@ class OutputPreset:
 
     def fit_scene(self, image: Image.Image) -> tuple[Image.Image, Upscaled]:
         """The image at exactly width × height, on the background, in RGB, and how it was
-        enlarged: by a fetched super-resolution model when one is there and the image is
-        smaller than the preset needs, then the Lanczos fit (studio/batch/upscale.py)."""
+        enlarged: by a fetched super-resolution model when one is there, `upscaler` allows it
+        and the image is smaller than the preset needs, then the Lanczos fit
+        (studio/batch/upscale.py)."""
         from studio.batch.upscale import needed_scale, upscale_scene
 
         image = self.flatten(image)
@@ -84,7 +88,7 @@ class OutputPreset:
             scale = 1.0
         else:
             scale = needed_scale(image.size, size, self.fit)
-        image, upscaled = upscale_scene(image, scale)
+        image, upscaled = upscale_scene(image, scale, self.upscaler)
         return self.resample(image), upscaled
 
     def flatten(self, image: Image.Image) -> Image.Image:

@@ -132,17 +132,23 @@ def download_image(url: str, cache: Path | None = None,
     return target
 
 
+MASK_RULE = "mask"
+
+
 class ProductScenes:
     """Per item, the backend and request that make its scene around the row's product
     (or, for a row without a photo, the plain backend and request).
 
-    Products are prepared once per SKU (thread-safe); a failure is remembered and raised
-    for every item of that SKU as a BackendError, which the runner records as the item's
-    failure.
+    Each SKU's photo is read and masked once (thread-safe), and that one mask places the
+    product at every size (the generation's and the export's), so the scene is made around
+    exactly the outline the export keeps. A failure is remembered and raised for every item
+    of that SKU as a BackendError, which the runner records as the item's failure.
+    `mask_method(sku)` says how the mask was made: grabcut, model:<name>, alpha, file, or
+    painted (a mask refined in the app for the same photo).
     """
 
     def __init__(self, catalog: Catalog, column: str, fill: float | str | None = None,
-                 cache: Path | None = None) -> None:
+                 cache: Path | None = None, harmonise: float = 0.0) -> None:
         self.column, self.cache = column, cache
         self.folder = Path(catalog.path).resolve().parent
         self.values: dict[str, str] = {}
@@ -150,10 +156,10 @@ class ProductScenes:
             self.values.setdefault(product.sku, product.fields.get(column, ""))
         from studio.product.placement import Placement
 
-        if fill is None:
-            self.placement = Placement()
-        else:  # "native" keeps the photo's own pixel size
-            self.placement = Placement(fill=None if fill == "native" else float(fill))
+        # "native" keeps the photo's own pixel size; harmonise: a second, light pass (0: off)
+        chosen_fill = {} if fill is None else {"fill": None if fill == "native" else float(fill)}
+        self.placement = Placement(**chosen_fill, harmonise=harmonise)
+        self._masked: dict[str, Any] = {}  # sku -> (photo, mask, method), or the error
         self._placed: dict[tuple[str, tuple[int, int]], Any] = {}
         self._lock = threading.Lock()
 
@@ -173,24 +179,65 @@ class ProductScenes:
             raise InvalidRequest(f"product image not found: {path}")
         return path
 
+    def _mask(self, sku: str) -> tuple[Any, Any, str]:
+        """The SKU's photo, its mask and how the mask was made, worked out once."""
+        with self._lock:
+            known = self._masked.get(sku)
+        if known is None:
+            try:
+                known = masked_photo(self.photo_path(sku))
+            except BackendError as exc:
+                known = exc
+            except (OSError, ValueError) as exc:
+                known = InvalidRequest(f"product image unusable: {exc}")
+            with self._lock:
+                known = self._masked.setdefault(sku, known)
+        if isinstance(known, BaseException):
+            raise InvalidRequest(str(known))
+        return known
+
+    def mask_method(self, sku: str) -> str:
+        """How the SKU's product mask was made ("" for a row without a usable photo)."""
+        if not self.has_photo(sku):
+            return ""
+        try:
+            return self._mask(sku)[2]
+        except BackendError:
+            return ""
+
     def placed(self, sku: str, size: tuple[int, int]) -> Any:
-        from studio.product.prepare import prepare_product
+        from studio.product.placement import place_product
 
         key = (sku, size)
         with self._lock:
             known = self._placed.get(key)
         if known is None:
             try:
-                known = prepare_product(self.photo_path(sku), size, self.placement)[0]
+                photo, mask, _ = self._mask(sku)
+                known = place_product(photo, mask, size, self.placement)
             except BackendError as exc:
                 known = exc
-            except (OSError, ValueError) as exc:
-                known = InvalidRequest(f"product image unusable: {exc}")
             with self._lock:
                 self._placed[key] = known
         if isinstance(known, BaseException):
             raise InvalidRequest(str(known))
         return known
+
+    def scene_without_product(self, sku: str, scene: Any) -> Any:
+        """The generated image (the product composited in at the generation's size) with the
+        product and its soft edge filled in from the scene around them.
+
+        An export enlarges the scene, then places the product at the final size over it; an
+        enlarged small product would leave a blurred ring of its colours (and of the photo's
+        own background, through the soft edge) around the sharp one, into the frame's border
+        on a tight fill. Unchanged when the row has no usable photo."""
+        if not self.has_photo(sku):
+            return scene
+        try:
+            small = self.placed(sku, scene.size)
+        except BackendError:
+            return scene
+        return fill_in(scene.convert("RGB"), small.edge)
 
     def prepare(self, backend: Backend, sku: str,
                 request: GenerationRequest) -> tuple[Backend, GenerationRequest]:
@@ -203,3 +250,53 @@ class ProductScenes:
                   ("negative_prompt", "seed", "count", "model", "steps", "guidance",
                    "scheduler")}
         return ProductSceneBackend(backend, placed), placed.request(request.prompt, **fields)
+
+
+def fill_in(image: Any, edge: Any, margin: int = 2) -> Any:
+    """`image` with the pixels under `edge` (L, > 0: the product and its soft edge), grown by
+    `margin`, painted in from their surroundings (OpenCV's Telea inpainting)."""
+    import cv2
+    import numpy as np
+    from PIL import Image
+
+    hole = (np.asarray(edge) > 0).astype(np.uint8)
+    if margin:
+        hole = cv2.dilate(hole, np.ones((2 * margin + 1, 2 * margin + 1), np.uint8))
+    if not hole.any():
+        return image
+    filled = cv2.inpaint(np.ascontiguousarray(np.asarray(image)), hole, 3, cv2.INPAINT_TELEA)
+    return Image.fromarray(filled, "RGB")
+
+
+def masked_photo(path: Path) -> tuple[Any, Any, str]:
+    """The photo at `path`, its product mask and the mask's method: a mask refined in the app
+    for the same photo if there is one, else the photo's alpha, a fetched cut-out model's,
+    or GrabCut's (studio.product.masks.product_mask)."""
+    from studio.product.importing import load_product_photo
+    from studio.product.masks import product_mask
+    from studio.product.project import find_project
+
+    photo = load_product_photo(path)
+    saved = find_project(photo)
+    if saved is not None:
+        return photo, saved.mask, saved.mask_origin
+    mask, method = product_mask(photo)
+    return photo, mask, method
+
+
+def mask_entry(method: str) -> dict[str, object]:
+    """What the runner keeps with an item's checks (always passed: a record, not a rule)."""
+    return {"rule": MASK_RULE, "passed": True, "detail": f"product mask by {method}",
+            "method": method, "info": True}
+
+
+def mask_fields(checks: str) -> dict[str, str]:
+    """manifest's `mask` column from an item's stored checks JSON ("" without a product)."""
+    try:
+        entries = json.loads(checks) if checks else []
+    except ValueError:
+        entries = []
+    for entry in entries if isinstance(entries, list) else []:
+        if isinstance(entry, dict) and entry.get("rule") == MASK_RULE:
+            return {"mask": str(entry.get("method", ""))}
+    return {"mask": ""}

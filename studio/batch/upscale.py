@@ -4,7 +4,9 @@ When the preset needs the scene enlarged, the first fetched upscaler (resources/
 upscalers.json, e.g. Real-ESRGAN x4plus, fetched with `studio product upscaler fetch`) that
 reaches the needed factor is run (else the largest fetched one); the preset's own Lanczos fit
 then takes the result to the exact size. Without a fetched upscaler the Lanczos fit does it
-all. Either way the method and the factor are recorded (`Upscaled`) for the manifest.
+all. A job can choose (`studio batch --upscaler`): `auto` (that, the default), `lanczos`
+(never a model) or one fetched upscaler by name. Either way the method and the factor are
+recorded (`Upscaled`) for the manifest.
 
 The model runs in tiles, each with a margin of real neighbours (the image mirrored beyond its
 edges), so memory stays bounded on any size and the seams match an untiled run for any model
@@ -31,6 +33,7 @@ from studio.onnx_models import (
 
 LANCZOS = "lanczos"
 NONE = "none"
+AUTO = "auto"  # the fetched upscaler for the factor if there is one, else Lanczos
 FITS = ("pad", "crop", "resize")
 MARGIN = 16  # input pixels of context around each tile: beyond ESRGAN's local reach
 DEFAULT_TILE = 256
@@ -78,20 +81,47 @@ def needed_scale(size: tuple[int, int], target: tuple[int, int], fit: str) -> fl
     return min(across, down) if fit == "pad" else max(across, down)
 
 
-def choose_upscaler(scale: float) -> OnnxModel | None:
-    """The fetched upscaler for `scale`: the smallest factor that reaches it, else the largest."""
+def check_upscaler_choice(choice: str) -> str:
+    """`auto`, `lanczos` or the name of a fetched upscaler, normalised; InvalidRequest for a
+    name that is unknown or not fetched (before any image is made)."""
+    choice = (choice or AUTO).strip().lower()
+    if choice in (AUTO, LANCZOS):
+        return choice
+    from studio.onnx_models import find_model
+
+    model = find_model("upscaler", choice)
+    if not model.is_fetched():
+        raise InvalidRequest(f"The upscaler {model.name!r} is not fetched; "
+                             f"`{model.fetch_hint()}` downloads it (about {model.size_mb:g} MB), "
+                             "or use --upscaler auto or lanczos.")
+    return model.name
+
+
+def choose_upscaler(scale: float, choice: str = AUTO) -> OnnxModel | None:
+    """The fetched upscaler for `scale`: with `auto`, the smallest factor that reaches it, else
+    the largest; with `lanczos`, none; else the one named (if fetched)."""
+    if choice == LANCZOS:
+        return None
     models = sorted(fetched_models("upscaler"), key=lambda m: m.scale)
+    if choice != AUTO:
+        named = [m for m in models if m.name == choice]
+        if not named:
+            raise InvalidRequest(f"The upscaler {choice!r} is not fetched (any more); "
+                                 "`studio product upscaler fetch` lists how to fetch it.")
+        return named[0]
     if not models:
         return None
     return next((m for m in models if m.scale >= scale), models[-1])
 
 
-def upscale_scene(image: Image.Image, scale: float) -> tuple[Image.Image, Upscaled]:
-    """`image` (RGB) enlarged by a fetched model when `scale` > 1, with how it was done."""
+def upscale_scene(image: Image.Image, scale: float,
+                  choice: str = AUTO) -> tuple[Image.Image, Upscaled]:
+    """`image` (RGB) enlarged by a fetched model when `scale` > 1 (`choice`: auto, lanczos or
+    an upscaler's name), with how it was done."""
     factor = round(scale, 4)
     if scale <= 1.0:
         return image, Upscaled(NONE, factor)
-    model = choose_upscaler(scale)
+    model = choose_upscaler(scale, choice)
     if model is None:
         return image, Upscaled(LANCZOS, factor)
     return upscale_with(image, model), Upscaled(model.method, factor)

@@ -61,6 +61,20 @@ class CostSettings:
     bedrock_usd_per_image: float | None = None  # every image of the chosen Bedrock model
 
 
+@dataclass(frozen=True)
+class ContentCredentialsSettings:
+    """The user's own C2PA certificate chain and private key, as PEM file paths, to sign batch
+    exports with ("" and "": exports are not signed). Only the paths are kept: the key stays
+    in the user's file, and Studio never ships or makes one."""
+
+    cert_path: str = ""
+    key_path: str = ""
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.cert_path.strip() and self.key_path.strip())
+
+
 SETTINGS_FORMAT = 2
 
 
@@ -81,6 +95,8 @@ class Settings:
     sagemaker: SageMakerSettings = field(default_factory=SageMakerSettings)
     bedrock: BedrockSettings = field(default_factory=BedrockSettings)
     costs: CostSettings = field(default_factory=CostSettings)
+    content_credentials: ContentCredentialsSettings = field(
+        default_factory=ContentCredentialsSettings)
     format: int = SETTINGS_FORMAT
 
     def replace(self, **changes: Any) -> Settings:

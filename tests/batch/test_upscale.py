@@ -219,3 +219,49 @@ def test_any_image_and_tile_size_tiles_exactly(upscalers) -> None:
             image.resize((2 * width, 2 * height), Image.Resampling.NEAREST)))
 
     tiles_agree()
+
+
+def test_the_choice_of_upscaler_is_checked_and_followed(upscalers) -> None:
+    from studio.batch.upscale import check_upscaler_choice
+
+    (fetched, absent) = upscalers((upscaler_row(), {"scale": 2}),
+                                  (upscaler_row("other-x4", scale=4, file="other.onnx"), None))
+    assert check_upscaler_choice(" Auto ") == "auto"
+    assert check_upscaler_choice("lanczos") == "lanczos"
+    assert check_upscaler_choice("TINY-X2") == fetched.name
+    with pytest.raises(InvalidRequest, match="'other-x4' is not fetched.*upscaler fetch other-x4"):
+        check_upscaler_choice("other-x4")
+    with pytest.raises(InvalidRequest, match="No upscaler model 'nope'"):
+        check_upscaler_choice("nope")
+    image = noise((40, 24))
+    _, how = upscale_scene(image, 3.0, "lanczos")
+    assert how == Upscaled("lanczos", 3.0)
+    _, how = upscale_scene(image, 3.0, fetched.name)
+    assert how == Upscaled("model:tiny-x2", 3.0)
+    preset = get_preset("shopify")
+    _, how = OutputPreset(**{**preset.__dict__, "upscaler": "lanczos"}).fit_scene(
+        noise((512, 512)))
+    assert how.method == "lanczos"
+    _, how = preset.fit_scene(noise((512, 512)))
+    assert how.method == "model:tiny-x2"  # auto: the fetched one
+
+
+def test_studio_batch_upscaler_lanczos_is_stored_with_the_job_and_a_missing_name_refused(
+        upscalers, tmp_path: Path, studio_home: Path, tiny_sd_path: Path, capsys) -> None:
+    from studio.batch.store import BatchStore
+    from studio.cli.main import main
+
+    upscalers((upscaler_row(), {"scale": 2}))
+    catalog = tmp_path / "catalog.csv"
+    catalog.write_text("sku,title\nU-1,a cup\n", encoding="utf-8")
+    base = ["batch", str(catalog), "--template", "{title}", "--model", str(tiny_sd_path),
+            "--width", "64", "--height", "64", "--steps", "2", "--device", "cpu",
+            "--preset", "web-webp"]
+    assert main([*base, "--upscaler", "missing-x4", "--out", str(tmp_path / "a")]) == 2
+    assert "No upscaler model 'missing-x4'" in capsys.readouterr().err
+    assert BatchStore().jobs() == []
+    out = tmp_path / "b"
+    assert main([*base, "--upscaler", "lanczos", "--out", str(out)]) == 0
+    (row,) = json.loads((out / "manifest.json").read_text())["images"]
+    assert row["upscaled_by"] == "lanczos"  # although an upscaler is fetched
+    assert BatchStore().jobs()[0].spec["upscaler"] == "lanczos"

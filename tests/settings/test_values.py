@@ -44,3 +44,25 @@ def test_a_damaged_file_is_set_aside_not_lost(studio_home) -> None:
     (studio_home / "settings.json").write_text("{not json")
     assert load_settings() == Settings()
     assert (studio_home / "settings.damaged.json").read_text() == "{not json"
+
+
+def test_content_credentials_default_to_none_and_old_files_still_load(studio_home) -> None:
+    from studio.settings.values import ContentCredentialsSettings
+
+    assert Settings().content_credentials == ContentCredentialsSettings()
+    assert not Settings().content_credentials.enabled
+    studio_home.mkdir(parents=True, exist_ok=True)
+    for old in ({"backend": "local", "default_steps": 30, "format": 1},  # format 1
+                {"backend": "bedrock", "format": 2}):  # format 2, before the section
+        (studio_home / "settings.json").write_text(json.dumps(old))
+        assert load_settings().content_credentials == ContentCredentialsSettings()
+    chosen = Settings().replace(content_credentials=ContentCredentialsSettings(
+        "/keys/chain.pem", "/keys/signer.key"))
+    save_settings(chosen)
+    assert load_settings() == chosen and load_settings().content_credentials.enabled
+    saved = json.loads((studio_home / "settings.json").read_text())
+    assert saved["content_credentials"] == {"cert_path": "/keys/chain.pem",
+                                            "key_path": "/keys/signer.key"}
+    (studio_home / "settings.json").write_text(json.dumps(
+        {"content_credentials": {"cert_path": 7, "key_path": "/k.pem"}}))
+    assert load_settings().content_credentials == ContentCredentialsSettings("", "/k.pem")

@@ -43,8 +43,10 @@ from studio.batch.matrix import Axis
 from studio.batch.plan import BatchSpec, PreparedBatch, estimate_batch, prepare_batch
 from studio.batch.presets import get_preset, marketplace_presets
 from studio.batch.runner import BatchEvent, BatchRunner, RunnerConfig, Summary
+from studio.batch.signing import load_credentials
 from studio.batch.store import BatchStore
 from studio.formatting import format_duration, format_usd
+from studio.settings.values import settings_from_dict
 from studio.ui.batch.generation_fields import GenerationFields, GenerationValues
 from studio.ui.batch.results import BatchResults
 
@@ -215,6 +217,9 @@ class BatchDialog(QDialog):
                  f"{prepared.catalog.kind}: {len(prepared.catalog.products)} products",
                  *(f"skipped {p}" for p in prepared.catalog.problems), "",
                  *prepared.preview(), "", estimate.describe()]
+        signing = self._settings().content_credentials
+        if signing.enabled:
+            lines.append(f"Content Credentials: every file signed with {signing.cert_path}")
         self.preview_text.setPlainText("\n".join(lines))
         self.start_button.setEnabled(self.runner is None)
         return prepared
@@ -231,6 +236,8 @@ class BatchDialog(QDialog):
             if out is None:
                 raise InvalidRequest("Choose where to export (a folder or a .zip).")
             check_new_output(out)
+            # Content Credentials from Settings: a key that cannot sign stops here.
+            load_credentials(self._settings().content_credentials)
         except BackendError as exc:
             self.status.setText(str(exc))
             return None
@@ -261,10 +268,15 @@ class BatchDialog(QDialog):
         spec = BatchSpec.from_dict(info.spec)
         preset = get_preset(spec.preset) if spec.preset else None
         request = GenerationRequest(prompt="batch", seed=spec.base_seed, **spec.request)
+        try:  # the job's own settings: signed as it was started
+            credentials = load_credentials(settings_from_dict(spec.settings).content_credentials)
+        except BackendError as exc:
+            self.status.setText(f"Batch job {job_id} not started: {exc}")
+            return
         self.runner = BatchRunner(
             self.store, job_id, self.context.backends.current(), self.context.loop,
             request, preset, Exporter(job_id, Path(info.out)),
-            RunnerConfig(concurrency=spec.concurrency, retries=spec.retries),
+            RunnerConfig(concurrency=spec.concurrency, retries=spec.retries, c2pa=credentials),
             on_event=self._bridge.event.emit)
         self.progress.setRange(0, info.total)
         self.progress.setValue(info.counts["done"])

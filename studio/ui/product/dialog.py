@@ -37,14 +37,21 @@ from backends.types import GenerationRequest
 from studio.product import Placement, ProductSceneBackend, place_product
 from studio.product.importing import ProductPhoto, load_product_photo
 from studio.product.masks import product_mask
-from studio.product.placement import POSITIONS
+from studio.product.placement import MAX_HARMONISE, MIN_HARMONISE, POSITIONS
 from studio.product.project import ProductProject, find_project, save_project
 from studio.size_presets import size_presets
+from studio.ui.product.cutout_fetch import CutoutFetch
 from studio.ui.product.mask_editor import MaskEditor
 from studio.ui.product.results import SceneResults
 
 ORIGIN_TEXT = {"alpha": "from the photo's transparency", "auto": "found automatically",
+               "grabcut": "found by GrabCut (the offline fallback; a cut-out model finds "
+                          "products better)",
                "file": "from a mask file", "painted": "refined by hand"}
+HARMONISE_TIP = ("After each scene is made, run a second, light image-to-image pass over it so "
+                 "light and contact settle around the product; the product's pixels stay "
+                 "exact. It costs a second generation per image (about the strength × a full "
+                 "one in time and money).")
 
 
 class ProductDialog(QDialog):
@@ -76,6 +83,9 @@ class ProductDialog(QDialog):
         self.reset_button = QPushButton("Automatic mask")
         self.reset_button.setToolTip("Replace the mask with the automatic (or alpha) one")
         self.reset_button.clicked.connect(self.reset_mask)
+        self.cutout_fetch = CutoutFetch()  # offered while the mask is GrabCut's
+        self.cutout_fetch.fetched.connect(lambda _method: self.reset_mask())
+        self.cutout_fetch.hide()
         self.brush = QRadioButton("Brush (add product)")
         self.eraser = QRadioButton("Eraser (remove)")
         self.brush.setChecked(True)
@@ -118,6 +128,14 @@ class ProductDialog(QDialog):
         self.position_combo = QComboBox()
         self.position_combo.addItems(list(POSITIONS))
         self.shadow_check = QCheckBox("Soft contact shadow")
+        self.harmonise_check = QCheckBox("Harmonise")
+        self.harmonise_check.setToolTip(HARMONISE_TIP)
+        self.harmonise_spin = QDoubleSpinBox(minimum=MIN_HARMONISE, maximum=MAX_HARMONISE,
+                                             singleStep=0.05, value=0.3)
+        self.harmonise_spin.setToolTip("Strength of the harmonising pass: 0.2–0.4 keeps the "
+                                       "scene and settles light and contact")
+        self.harmonise_spin.setEnabled(False)
+        self.harmonise_check.toggled.connect(self.harmonise_spin.setEnabled)
         self.per_scene_spin = QSpinBox(minimum=1, maximum=16, value=1)
         self.generate_button = QPushButton("Generate scenes")
         self.generate_button.setDefault(True)
@@ -152,9 +170,15 @@ class ProductDialog(QDialog):
         form.addRow("Fill", self.fill_spin)
         form.addRow("Position", self.position_combo)
         form.addRow("", self.shadow_check)
+        harmonise_row = QHBoxLayout()
+        harmonise_row.addWidget(self.harmonise_check)
+        harmonise_row.addWidget(self.harmonise_spin)
+        harmonise_row.addStretch(1)
+        form.addRow("", harmonise_row)
         form.addRow("Images per scene", self.per_scene_spin)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
+        layout.addWidget(self.cutout_fetch)
         layout.addWidget(self.editor, 1)
         layout.addLayout(tools)
         layout.addLayout(form)
@@ -211,7 +235,9 @@ class ProductDialog(QDialog):
     def _show_origin(self) -> None:
         width, height = self.photo.size
         self.origin_label.setText(f"{self.photo.name} · {width}×{height} · mask "
-                                  f"{ORIGIN_TEXT.get(self.mask_origin, self.mask_origin)}")
+                                  f"{origin_text(self.mask_origin)}")
+        # A fetched model re-runs the mask, so it is offered only while nothing is painted.
+        self.cutout_fetch.setVisible(self.mask_origin == "grabcut" or self.cutout_fetch.running)
 
     def _on_tool(self) -> None:
         self.editor.mode = "brush" if self.brush.isChecked() else "eraser"
@@ -227,9 +253,11 @@ class ProductDialog(QDialog):
                 if line.strip()]
 
     def placement(self) -> Placement:
+        harmonise = round(self.harmonise_spin.value(), 3) if self.harmonise_check.isChecked() \
+            else 0.0
         return Placement(fill=round(self.fill_spin.value(), 3),
                          position=self.position_combo.currentText(),
-                         shadow=self.shadow_check.isChecked())
+                         shadow=self.shadow_check.isChecked(), harmonise=harmonise)
 
     def generate(self) -> int:
         """Queue one generation per scene (each with 'images per scene' seeds)."""
@@ -269,3 +297,10 @@ class ProductDialog(QDialog):
         self.show_message("")
         self.submitted.emit(queued)
         return queued
+
+
+def origin_text(origin: str) -> str:
+    """How the mask was made, in words: 'model:birefnet-lite' is the cut-out model's."""
+    if origin.startswith("model:"):
+        return f"found by the cut-out model {origin.removeprefix('model:')}"
+    return ORIGIN_TEXT.get(origin, origin)

@@ -32,6 +32,7 @@ from studio.costs.pricing import electricity_price, price_file
 from studio.paths import studio_home
 from studio.settings.values import Settings
 from studio.ui.model_default import OptionalDoubleSpinBox, OptionalSpinBox
+from studio.ui.settings.content_credentials import ContentCredentialsGroup
 from studio.ui.settings.form import (
     SettingsPage,
     hint_label,
@@ -293,8 +294,21 @@ class LibraryPage(SettingsPage):
             hint = f"Dollars per kWh. The price book could not be read ({exc})."
         self.form.add_field("Electricity price", self.electricity, hint=hint, compact=True)
         self.browse.clicked.connect(self._browse)
+        self.credentials = ContentCredentialsGroup()  # signing batch exports (C2PA)
+        self.add_below(self.credentials)
+
+    @property
+    def has_errors(self) -> bool:
+        return super().has_errors or self.credentials.has_errors
+
+    def focus_first_error(self) -> None:
+        if super().has_errors:
+            super().focus_first_error()
+        else:
+            self.credentials.focus_first_error()
 
     def load(self, settings: Settings) -> None:
+        self.credentials.load(settings)
         self.folder.setText(settings.library_folder)
         price = settings.electricity_usd_per_kwh
         self.electricity.setText("" if price is None else f"{price:g}")
@@ -324,6 +338,7 @@ class LibraryPage(SettingsPage):
             self.form.show_error(self.electricity,
                                  "The electricity price must be a number of dollars per kWh "
                                  "(for example 0.17), or blank for the price book's.")
+        settings = self.credentials.collect(settings)
         return settings.replace(library_folder=folder, electricity_usd_per_kwh=price)
 
 
