@@ -128,10 +128,12 @@ def check_image(source: Source, preset: OutputPreset | str) -> list[RuleResult]:
 
 
 def image_files(folder: Path) -> list[Path]:
-    """The images directly in `folder` by name (not hidden ones nor unfinished temp files)."""
-    return sorted(path for path in Path(folder).iterdir()
+    """The images in `folder` and its subfolders (a batch export keeps each SKU in its own),
+    by path; hidden files and folders and unfinished temp files are left out."""
+    root = Path(folder)
+    return sorted(path for path in root.rglob("*")
                   if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES
-                  and not path.name.startswith("."))
+                  and not any(part.startswith(".") for part in path.relative_to(root).parts))
 
 
 def scene_conflicts(prompt: str, preset: OutputPreset | str) -> list[str]:

@@ -39,7 +39,8 @@ def run_check(args: argparse.Namespace) -> int:
         raise InvalidRequest(f"{str(folder)!r} is not a folder.")
     files = image_files(folder)
     if not files:
-        raise InvalidRequest(f"No images (.png, .jpg, .jpeg, .webp) in {str(folder)!r}.")
+        raise InvalidRequest(f"No images (.png, .jpg, .jpeg, .webp) in {str(folder)!r} or its "
+                             "subfolders.")
     failed = 0
     for path in files:
         results = check_image(path, preset)
@@ -52,7 +53,8 @@ def run_check(args: argparse.Namespace) -> int:
             continue
         rules = " · ".join(f"{result.rule} ok" if result.passed
                            else f"{result.rule} FAIL ({result.detail})" for result in results)
-        print(f"{'PASS' if passed else 'FAIL'}  {path.name}  {rules}", flush=True)
+        print(f"{'PASS' if passed else 'FAIL'}  {path.relative_to(folder).as_posix()}  {rules}",
+              flush=True)
     if not args.json:
         print(f"{len(files) - failed} of {len(files)} images pass {preset.name}"
               + (f"; {failed} fail" if failed else ""))

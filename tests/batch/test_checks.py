@@ -377,9 +377,12 @@ def test_checks_json_names_real_presets_and_covers_every_pure_white_one() -> Non
     assert not rules_for("shopify").no_added_borders
 
 
-def test_image_files_lists_images_only_not_hidden_ones_nor_subfolders(tmp_path: Path) -> None:
+def test_image_files_lists_images_in_subfolders_but_not_hidden_ones(tmp_path: Path) -> None:
     for name in ["b.JPG", "a.png", "c.webp", "d.jpeg", "notes.txt", ".tmp-e.jpg"]:
         (tmp_path / name).write_bytes(b"x")
-    (tmp_path / "sub").mkdir()
-    (tmp_path / "sub" / "f.png").write_bytes(b"x")
-    assert [p.name for p in image_files(tmp_path)] == ["a.png", "b.JPG", "c.webp", "d.jpeg"]
+    (tmp_path / "SKU-1").mkdir()  # a batch export keeps each SKU in its own folder
+    (tmp_path / "SKU-1" / "f.png").write_bytes(b"x")
+    (tmp_path / ".cache").mkdir()
+    (tmp_path / ".cache" / "g.png").write_bytes(b"x")
+    assert [p.relative_to(tmp_path).as_posix() for p in image_files(tmp_path)] == [
+        "SKU-1/f.png", "a.png", "b.JPG", "c.webp", "d.jpeg"]

@@ -31,15 +31,14 @@ def png_bytes(image: Image.Image) -> bytes:
 
 @pytest.fixture
 def export(tmp_path: Path) -> Path:
-    """An eBay export: two good images, a PNG named .jpg, an unrelated file and a subfolder."""
+    """An eBay export: two good images (one in a SKU's subfolder) and an unrelated file."""
     folder = tmp_path / "export"
     folder.mkdir()
     good = get_preset("ebay").encode(product_shot())
     (folder / "a.jpg").write_bytes(good)
-    (folder / "b.JPEG").write_bytes(good)
     (folder / "manifest.csv").write_text("sku\n", encoding="utf-8")
-    (folder / "nested").mkdir()
-    (folder / "nested" / "z.jpg").write_bytes(b"never read")
+    (folder / "SKU-2").mkdir()
+    (folder / "SKU-2" / "b.JPEG").write_bytes(good)
     return folder
 
 
@@ -47,8 +46,8 @@ def test_all_pass_exits_0_with_a_line_per_image(export: Path, capsys) -> None:
     assert main(["check", str(export), "--preset", "ebay"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines == [
+        "PASS  SKU-2/b.JPEG  size ok · format ok · colour_profile ok · no_added_borders ok",
         "PASS  a.jpg  size ok · format ok · colour_profile ok · no_added_borders ok",
-        "PASS  b.JPEG  size ok · format ok · colour_profile ok · no_added_borders ok",
         "2 of 2 images pass ebay",
     ]
 
@@ -67,7 +66,7 @@ def test_json_lines(export: Path, capsys) -> None:
     (export / "d.webp").write_bytes(b"not an image at all")
     assert main(["check", str(export), "--preset", "ebay", "--json"]) == 1
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [Path(row["path"]).name for row in rows] == ["a.jpg", "b.JPEG", "d.webp"]
+    assert [Path(row["path"]).name for row in rows] == ["b.JPEG", "a.jpg", "d.webp"]
     assert all(set(row) == {"path", "preset", "passed", "rules"} for row in rows)
     assert all(row["preset"] == "ebay" for row in rows)
     assert [row["passed"] for row in rows] == [True, True, False]
