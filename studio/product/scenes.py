@@ -60,11 +60,17 @@ class ProductSceneBackend:
 
     def generate(self, request: GenerationRequest, on_progress: ProgressCallback | None = None,
                  cancel: CancelToken | None = None) -> GenerationResult:
+        strength = self.placed.placement.harmonise
+        if strength and request.steps is not None and int(request.steps * strength) < 1:
+            # Refused before the first pass is paid for, not after it.
+            raise InvalidRequest(
+                f"Harmonising at strength {strength:g} runs {request.steps * strength:.1f} of "
+                f"{request.steps} steps, less than one: raise the steps to at least "
+                f"{-(-1 // strength):.0f} or the harmonising strength.")
         result = self.inner.generate(self._checked(request), on_progress, cancel)
         images = tuple(GeneratedImage(composite_product(item.image, self.placed), item.seed)
                        for item in result.images)
         result = dataclasses.replace(result, images=images, composite=True)
-        strength = self.placed.placement.harmonise
         if strength:
             result = harmonised(result, self.placed, self.harmoniser, strength,
                                 on_progress=on_progress, cancel=cancel)

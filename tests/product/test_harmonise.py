@@ -73,3 +73,12 @@ def test_a_strength_that_would_repaint_or_do_nothing_is_refused(strength: float)
 def test_it_round_trips_through_the_stored_placement() -> None:
     assert Placement.from_dict(Placement(harmonise=0.25).to_dict()).harmonise == 0.25
     assert Placement.from_dict({"fill": 0.5}).harmonise == 0.0
+
+
+def test_too_few_steps_for_the_second_pass_are_refused_before_the_first_is_paid() -> None:
+    placed = _placed(0.3)
+    backend = NoiseBackend()
+    with pytest.raises(InvalidRequest, match="raise the steps to at least 4"):
+        ProductSceneBackend(backend, placed).generate(placed.request("on oak", seed=1,
+                                                                     steps=2))
+    assert backend.requests == []
