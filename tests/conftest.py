@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -154,3 +155,12 @@ def loop(tmp_path):
     library = Library.open(tmp_path / "loop-library")
     yield GenerationLoop(library)
     library.close()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Empty the clipboard while Qt is still alive. Qt's offscreen platform (not xcb, nor the
+    desktop platforms) crashes the interpreter at exit when its clipboard still holds mime
+    data set from Python, which the Ctrl+C and drag tests leave there."""
+    qt_gui = sys.modules.get("PySide6.QtGui")
+    if qt_gui is not None and qt_gui.QGuiApplication.instance() is not None:
+        qt_gui.QGuiApplication.clipboard().clear()
