@@ -3,8 +3,8 @@ batch from the window runs through the app's generation loop (daily cap, session
 
 from __future__ import annotations
 
-import re
 import json
+import re
 from pathlib import Path
 
 from studio.settings.values import CostSettings
