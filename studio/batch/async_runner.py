@@ -144,11 +144,7 @@ class AsyncBatchRunner(BatchRunner):
     # --- the loop -----------------------------------------------------------------------
 
     def _run(self) -> Summary:
-        self.store.set_state(self.job_id, "running")
-        self.exporter.sweep_temp()
-        self._recover()
-        for item in self.store.items(self.job_id, "generated"):
-            self._export(item, None)
+        self._begin()
         if self.fleet is None:
             try:
                 self.preflight()

@@ -159,11 +159,7 @@ class BatchRunner:
                        info.counts["failed"], info.spent_usd, message)
 
     def _run(self) -> Summary:
-        self.store.set_state(self.job_id, "running")
-        self.exporter.sweep_temp()
-        self._recover()
-        for item in self.store.items(self.job_id, "generated"):
-            self._export(item, None)
+        self._begin()
         units = self._units(self.store.items(self.job_id, "pending"))
         workers = 1 if self.local else max(1, self.config.concurrency)
         self._started = time.monotonic()
@@ -202,6 +198,15 @@ class BatchRunner:
     def _reraise(self, futures: set[Future[None]]) -> None:
         for future in futures:
             future.result()  # a bug in a worker must not pass silently
+
+    def _begin(self) -> None:
+        """What every run does first: mark the job running, clear half-written files, take
+        back what a crash left running, and export what was made but not yet exported."""
+        self.store.set_state(self.job_id, "running")
+        self.exporter.sweep_temp()
+        self._recover()
+        for item in self.store.items(self.job_id, "generated"):
+            self._export(item, None)
 
     def _units(self, items: list[Item]) -> list[list[Item]]:
         """The local backend makes consecutive seeds of one prompt in one call."""

@@ -124,11 +124,7 @@ class TransformRunner(BatchRunner):
         self.retry_failed = retry_failed
 
     def _run(self) -> Summary:
-        self.store.set_state(self.job_id, "running")
-        self.exporter.sweep_temp()
-        self._recover()
-        for item in self.store.items(self.job_id, "generated"):
-            self._export(item, None)
+        self._begin()
         try:
             for job in self._jobs():
                 if not job["settled"] and not self._halted():

@@ -40,16 +40,6 @@ def async_server(tiny_endpoint_model: Any, s3_url: str):
         yield server
 
 
-@pytest.fixture
-def store(studio_home: Path) -> BatchStore:
-    return BatchStore()
-
-
-@pytest.fixture
-def library(tmp_path: Path) -> Library:
-    return Library.open(tmp_path / "library")
-
-
 def _runner(store: BatchStore, job_id: int, out: Path, library: Library, server_url: str,
             s3_url: str, *, bucket: str = "run", timeout_s: float = 60.0,
             **config: Any) -> AsyncBatchRunner:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -36,16 +35,6 @@ class BrokenModel(FakeBackend):
             number = next(self._request_ids)
         raise GenerationFailed(f"The model on endpoint e failed (status 500): CUDA out of "
                                f"memory, tried to allocate {number} MiB. Request {number}.")
-
-
-@pytest.fixture
-def store(studio_home: Path) -> BatchStore:
-    return BatchStore()
-
-
-@pytest.fixture
-def library(tmp_path: Path) -> Library:
-    return Library.open(tmp_path / "library")
 
 
 def test_error_key_blanks_numbers_and_request_ids() -> None:

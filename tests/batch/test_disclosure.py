@@ -119,16 +119,6 @@ def test_exiftool_reads_the_export_packet(fmt: str, tmp_path: Path) -> None:
 # --- a batch ------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def store(studio_home: Path) -> BatchStore:
-    return BatchStore()
-
-
-@pytest.fixture
-def library(tmp_path: Path) -> Library:
-    return Library.open(tmp_path / "library")
-
-
 class PhotoRows:
     """Stands in for batch.products.ProductScenes: every row has a product photo (the
     runner's scenes are made around it and the photo's pixels composited back)."""

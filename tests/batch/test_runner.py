@@ -16,16 +16,6 @@ from studio.library import Library
 from tests.batch.fakes import FakeBackend, make_job, make_runner
 
 
-@pytest.fixture
-def store(studio_home: Path) -> BatchStore:
-    return BatchStore()
-
-
-@pytest.fixture
-def library(tmp_path: Path) -> Library:
-    return Library.open(tmp_path / "library")
-
-
 def exported(out: Path) -> list[str]:
     return sorted(p.relative_to(out).as_posix() for p in out.rglob("*.png"))
 

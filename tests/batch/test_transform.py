@@ -52,16 +52,6 @@ def worker(moto, endpoint_server, monkeypatch: pytest.MonkeyPatch) -> LocalTrans
     return LocalTransform(moto[0], endpoint_server.url).install(monkeypatch)
 
 
-@pytest.fixture
-def store(studio_home: Path) -> BatchStore:
-    return BatchStore()
-
-
-@pytest.fixture
-def library(tmp_path: Path) -> Library:
-    return Library.open(tmp_path / "library")
-
-
 def service(instances: int = 2, s3_uri: str = "s3://shop-run/batches") -> Any:
     from studio.backend_kinds import sagemaker_transform
     from studio.settings.values import SageMakerSettings, Settings
