@@ -12,6 +12,7 @@ from studio.batch.naming import export_paths
 from studio.batch.presets import OutputPreset
 from studio.batch.store import NewItem
 from studio.batch.templates import Template
+from studio.formatting import format_usd
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,7 @@ def estimate_batch(backend: Any, base_request: Any, items: list[NewItem], librar
         if parallel > 1:
             time_basis += f", {parallel} at a time"
     return Estimate(len(items), cost.usd * len(items), seconds,
-                    f"{len(items)} × ${cost.usd:.4f}: {cost.basis}", time_basis)
+                    f"{len(items)} × {format_usd(cost.usd)}: {cost.basis}", time_basis)
 
 
 @dataclass
