@@ -53,9 +53,9 @@ def latency_badge(record: ImageRecord, *, with_run: bool = True) -> str:
 
 def cost_badge(record: ImageRecord) -> str:
     """The image's cost in the wording of `format_usd` ("<$0.0001", "$0.0031", "$0.04",
-    "$1.25"), with "~" in front when it is an estimate."""
+    "$1.25"), with "~" in front when it is an estimate ("<" already says it is no more)."""
     text = format_usd_compact(record.cost.usd)
-    return ("~" + text) if record.cost.estimated else text
+    return ("~" + text) if record.cost.estimated and not text.startswith("<") else text
 
 
 class GalleryDelegate(QStyledItemDelegate):

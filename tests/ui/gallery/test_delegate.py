@@ -34,7 +34,7 @@ def test_latency_is_the_images_own_share(seconds: float, count: int, text: str) 
 
 
 @pytest.mark.parametrize(("usd", "estimated", "text"), [
-    (1e-8, True, "~<$0.0001"), (0.0031, False, "$0.0031"), (0.018, True, "~$0.018"),
+    (1e-8, True, "<$0.0001"), (0.0031, False, "$0.0031"), (0.018, True, "~$0.018"),
     (0.12345, False, "$0.12"),
 ])
 def test_cost_badges_use_the_one_money_wording(usd: float, estimated: bool, text: str) -> None:
