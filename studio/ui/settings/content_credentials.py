@@ -101,9 +101,7 @@ class ContentCredentialsGroup(QGroupBox):
         return self.form.first_error_field() is not None
 
     def focus_first_error(self) -> None:
-        field = self.form.first_error_field()
-        if field is not None:
-            field.setFocus(Qt.FocusReason.OtherFocusReason)
+        self.form.focus_first_error()
 
     def test(self) -> bool:
         """Sign a test image with the files as they are now; show who signs, or why not."""

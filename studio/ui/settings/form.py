@@ -110,6 +110,11 @@ class Form(QFormLayout):
     def first_error_field(self) -> QWidget | None:
         return next((key for key, error in self._errors.items() if not error.isHidden()), None)
 
+    def focus_first_error(self) -> None:
+        field = self.first_error_field()
+        if field is not None:
+            field.setFocus(Qt.FocusReason.OtherFocusReason)
+
 
 class SettingsPage(QWidget):
     """One section of the dialog. `load` shows settings; `collect` reads them back.
@@ -157,9 +162,7 @@ class SettingsPage(QWidget):
         return self.form.first_error_field() is not None
 
     def focus_first_error(self) -> None:
-        field = self.form.first_error_field()
-        if field is not None:
-            field.setFocus(Qt.FocusReason.OtherFocusReason)
+        self.form.focus_first_error()
 
 
 def parse_number(text: str) -> float | None:
