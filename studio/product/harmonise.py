@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 
+from backends.errors import BackendError, Cancelled, TransientError
 from backends.types import (
     Backend,
     CancelToken,
@@ -39,18 +40,34 @@ def harmonised(first: GenerationResult, placed: PlacedProduct, backend: Backend,
                cancel: CancelToken | None = None) -> GenerationResult:
     """`first` (its images already composited) after one harmonising pass per image.
 
-    Timings and cost add up both passes; the product is exact in every image returned.
+    Timings and cost add up both passes; the product is exact in every image returned. The
+    first pass is already paid for, so a second pass that fails keeps the first pass's
+    composite (and says so in the cost basis) instead of throwing the paid image away; a
+    failure that may have been billed adds that attempt's estimate to the cost.
     """
     images: list[GeneratedImage] = []
     timings, cost = first.timings, first.cost
+    failures: list[str] = []
     for composite in first.images:
-        second = backend.generate(harmonise_request(first.request, composite, strength),
-                                  on_progress, cancel)
+        request = harmonise_request(first.request, composite, strength)
+        try:
+            second = backend.generate(request, on_progress, cancel)
+        except Cancelled:
+            raise
+        except BackendError as exc:
+            if isinstance(exc, TransientError) and exc.maybe_billed:
+                cost = added_cost(cost, backend.estimate_cost(request))
+            failures.append(str(exc))
+            images.append(composite)
+            continue
         images.append(GeneratedImage(composite_product(second.images[0].image, placed),
                                      composite.seed))
         timings, cost = added_timings(timings, second.timings), added_cost(cost, second.cost)
-    cost = dataclasses.replace(cost, basis=f"{cost.basis} (with a harmonising pass at "
-                                           f"strength {strength:g})")
+    note = f"with a harmonising pass at strength {strength:g}"
+    if failures:
+        note += (f"; {len(failures)} of {len(first.images)} image(s) kept unharmonised, "
+                 f"the pass failed: {failures[0]}")
+    cost = dataclasses.replace(cost, basis=f"{cost.basis} ({note})")
     return dataclasses.replace(first, images=tuple(images), timings=timings, cost=cost)
 
 

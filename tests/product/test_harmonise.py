@@ -82,3 +82,25 @@ def test_too_few_steps_for_the_second_pass_are_refused_before_the_first_is_paid(
         ProductSceneBackend(backend, placed).generate(placed.request("on oak", seed=1,
                                                                      steps=2))
     assert backend.requests == []
+
+
+class RefusesImageToImage(NoiseBackend):
+    """Inpaints the scene but refuses the second pass, as an edit-only model would."""
+
+    def generate(self, request, on_progress=None, cancel=None):
+        if request.mode == "img2img":
+            self.requests.append(request)
+            raise InvalidRequest("this model cannot do image-to-image")
+        return super().generate(request, on_progress, cancel)
+
+
+def test_a_failed_second_pass_keeps_the_paid_first_pass_and_says_so() -> None:
+    placed = _placed(0.3)
+    backend = RefusesImageToImage()
+    result = ProductSceneBackend(backend, placed).generate(placed.request("on oak", seed=3,
+                                                                          count=2))
+    assert [image.seed for image in result.images] == [3, 4]
+    assert all(_exact(image.image, placed) for image in result.images)
+    assert result.cost.usd == pytest.approx(0.02)  # the first pass, nothing lost
+    assert "2 of 2 image(s) kept unharmonised" in result.cost.basis
+    assert "cannot do image-to-image" in result.cost.basis
