@@ -102,13 +102,17 @@ def test_with_retry_ambiguous_lost_attempts_are_retried_and_each_is_counted(
     # 20 calls, 10 of them faults: two of each kind.
     schedule = FaultSchedule(seed=7, share=0.5, block=20)
     with FaultyEndpoint(tiny_endpoint_model, schedule, hold_s=READ_TIMEOUT_S + 0.5) as endpoint:
-        code, lines, manifest = run_batch(tmp_path, endpoint, 12, capsys, "--retry-ambiguous")
+        # Enough retries that no item runs out of them, whichever faults land on it: which
+        # item meets which fault depends on the workers' order.
+        code, lines, manifest = run_batch(tmp_path, endpoint, 12, capsys, "--retry-ambiguous",
+                                          "--retries", "10")
 
     summary = lines[-1]
     assert summary["done"] + summary["failed"] == 12
     failures = manifest["failures"]
     # Only the model errors fail: the lost attempts were tried again and delivered.
-    assert all("CUDA out of memory" in f["reason"] for f in failures), failures
+    assert all("CUDA out of memory" in f["reason"] for f in failures), [
+        f["reason"][:150] for f in failures]
     assert code == (1 if failures else 0)
     retried = [row for row in manifest["images"] if row["billed_attempts"] > 1]
     assert retried and all(row["attempts"] >= row["billed_attempts"] for row in retried)
