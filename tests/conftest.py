@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from collections.abc import Iterator
@@ -155,6 +156,26 @@ def loop(tmp_path):
     library = Library.open(tmp_path / "loop-library")
     yield GenerationLoop(library)
     library.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """A test with Qt widgets collects its cyclic garbage on the main thread, as the app does
+    (studio/ui/main_thread_gc.py): were a worker thread of a later test (a generation, a boto3
+    call) to run the collection that frees a leftover widget, Qt would destroy it off the GUI
+    thread and the interpreter would crash. Collection is off during the test and runs once
+    its fixtures and arguments are gone; what survives is frozen, so that collection stays
+    cheap and nothing from a Qt test is ever collected elsewhere."""
+    with_qt = "qtbot" in getattr(item, "fixturenames", ())
+    if with_qt:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if with_qt:
+            gc.collect()
+            gc.freeze()
+            gc.enable()
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

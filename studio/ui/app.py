@@ -53,6 +53,7 @@ def run(argv: Sequence[str] = ()) -> int:
     app = QApplication.instance() or QApplication([sys.argv[0], *argv])
     try:
         from studio.context import StudioContext
+        from studio.ui.main_thread_gc import MainThreadGarbageCollector
         from studio.ui.window.file_open import FileOpenFilter
         from studio.ui.window.main_window import MainWindow
 
@@ -70,10 +71,12 @@ def run(argv: Sequence[str] = ()) -> int:
     except Exception as exc:
         report_startup_failure(exc)
         return 1
+    collector = MainThreadGarbageCollector(app)
     try:
         return app.exec()
     finally:
         context.close()
+        collector.stop()
 
 
 def prepare_application(app: QApplication) -> ThemeFollower:
