@@ -66,9 +66,15 @@ class Estimate:
     seconds: float | None  # None: nothing to go by yet (no earlier images on this backend)
     cost_basis: str
     time_basis: str
+    packshots: int = 0  # product photos on white besides `images`: nothing generated, free
 
     def describe(self) -> str:
         when = (f"about {format_duration(self.seconds)}" if self.seconds is not None
                 else "time unknown until the first images finish")
-        return (f"{self.images} images · estimated {format_usd(self.usd)} ({self.cost_basis}) · "
+        made = (f"{self.images} images · estimated {format_usd(self.usd)} ({self.cost_basis}) · "
                 f"{when} ({self.time_basis})")
+        if not self.packshots:
+            return made
+        packshots = (f"{self.packshots} packshot{'s' if self.packshots != 1 else ''} (the "
+                     "product photo on white: nothing generated, $0)")
+        return packshots if not self.images else f"{made} · and {packshots}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,6 +12,7 @@ from studio.batch.catalog import Catalog
 from studio.batch.matrix import Axis, Estimate, Variant, variants
 from studio.batch.naming import export_paths
 from studio.batch.presets import OutputPreset
+from studio.batch.products import image_value
 from studio.batch.store import NewItem
 from studio.batch.templates import Template
 from studio.formatting import format_usd
@@ -59,31 +62,56 @@ def parse_templates(catalog: Catalog, axes: list[Axis], text: str,
             Template.parse(negative, known, what="negative template"))
 
 
+PACKSHOT_VARIANT = "main"  # `{sku}/{sku}_main.jpg`, as Amazon calls its main image
+
+
 def plan_items(catalog: Catalog, template: Template, negative: Template, axes: list[Axis],
-               seeds: int, base_seed: int, preset: OutputPreset | None) -> list[NewItem]:
+               seeds: int, base_seed: int, preset: OutputPreset | None,
+               packshot_skus: Collection[str] = ()) -> list[NewItem]:
     """Products in catalog order, each with every variant; names planned all at once so that
-    they are unique across the whole job."""
+    they are unique across the whole job. A SKU in `packshot_skus` gets one packshot instead:
+    its variants would all be the same photo on white."""
     matrix: list[Variant] = variants(axes, seeds, base_seed)
     suffix = [preset.prompt_suffix] if preset and preset.prompt_suffix else []
-    pairs: list[tuple[str, Variant, str, str]] = []
+    planned: list[NewItem] = []  # `file` filled in below
+    packshots_planned: set[str] = set()
     for product in catalog.products:
+        if product.sku in packshot_skus:
+            if product.sku not in packshots_planned:  # one however many rows share the SKU
+                packshots_planned.add(product.sku)
+                planned.append(NewItem(product.sku, PACKSHOT_VARIANT, "", "", 0, "",
+                                       packshot=True))
+            continue
         for variant in matrix:
             fields = {**product.fields, **variant.as_fields()}
             unused = [v for name, v in variant.values if name not in template.fields]
-            pairs.append((product.sku, variant, template.render(fields, [*unused, *suffix]),
-                          negative.render(fields)))
+            planned.append(NewItem(product.sku, variant.name,
+                                   template.render(fields, [*unused, *suffix]),
+                                   negative.render(fields), variant.seed, ""))
     extension = preset.extension if preset else "png"
-    files = export_paths(((sku, v.name) for sku, v, _, _ in pairs), extension)
-    return [NewItem(sku, v.name, prompt, neg, v.seed, file)
-            for (sku, v, prompt, neg), file in zip(pairs, files, strict=True)]
+    files = export_paths(((item.sku, item.variant) for item in planned), extension)
+    return [dataclasses.replace(item, file=file)
+            for item, file in zip(planned, files, strict=True)]
+
+
+def packshot_skus(catalog: Catalog, image_column: str | None,
+                  preset: OutputPreset | None) -> frozenset[str]:
+    """The SKUs made as packshots: those with a product photo, with a preset that puts
+    products on white (the runner tells them by the same rule)."""
+    if preset is None or not preset.product_on_white or not image_column:
+        return frozenset()
+    return frozenset(p.sku for p in catalog.products
+                     if image_value(image_column, p.fields.get(image_column, "")))
 
 
 def estimate_batch(backend: Any, base_request: Any, items: list[NewItem], library: Any,
                    concurrency: int) -> Estimate:
     """Cost from the backend's own estimate per image; time from this backend and model's
     recent images in the library (nothing better is known before the first one)."""
+    packshots = sum(1 for item in items if item.packshot)
+    items = [item for item in items if not item.packshot]
     if not items:
-        return Estimate(0, 0.0, 0.0, "nothing to make", "nothing to make")
+        return Estimate(0, 0.0, 0.0, "nothing to generate", "nothing to generate", packshots)
     sample = base_request.replace(prompt=items[0].prompt, seed=items[0].seed, count=1)
     cost = backend.estimate_cost(sample)
     name = getattr(backend, "name", "")
@@ -101,7 +129,7 @@ def estimate_batch(backend: Any, base_request: Any, items: list[NewItem], librar
         if parallel > 1:
             time_basis += f", {parallel} at a time"
     return Estimate(len(items), cost.usd * len(items), seconds,
-                    f"{len(items)} × {format_usd(cost.usd)}: {cost.basis}", time_basis)
+                    f"{len(items)} × {format_usd(cost.usd)}: {cost.basis}", time_basis, packshots)
 
 
 @dataclass
@@ -114,12 +142,15 @@ class PreparedBatch:
     spec: BatchSpec
 
     def preview(self, limit: int = 5) -> list[str]:
-        return [f"{i.sku} · {i.variant}: {i.prompt}" for i in self.items[:limit]]
+        return [f"{i.sku} · {i.variant}: " + ("the product photo on white (nothing generated)"
+                                              if i.packshot else i.prompt)
+                for i in self.items[:limit]]
 
 
 def prepare_batch(catalog: Catalog, spec: BatchSpec,
                   preset: OutputPreset | None) -> PreparedBatch:
     axes = spec.axis_objects()
     template, negative = parse_templates(catalog, axes, spec.template, spec.negative)
-    items = plan_items(catalog, template, negative, axes, spec.seeds, spec.base_seed, preset)
+    items = plan_items(catalog, template, negative, axes, spec.seeds, spec.base_seed, preset,
+                       packshot_skus(catalog, spec.image_column, preset))
     return PreparedBatch(catalog, template, items, spec)

@@ -41,6 +41,9 @@ class OutputPreset:
     # How a scene smaller than the preset is enlarged: auto (a fetched upscaler, else
     # Lanczos), lanczos, or a fetched upscaler's name (batch/upscale.py); set per job.
     upscaler: str = "auto"
+    # A row with a product photo becomes a packshot: the photograph's product on the plain
+    # background, nothing generated (Amazon's main image is a photograph on pure white).
+    product_on_white: bool = False
 
     def __post_init__(self) -> None:
         if self.fit not in FITS or self.format not in FORMATS or self.colour_space != "sRGB":
@@ -70,6 +73,14 @@ class OutputPreset:
         from studio.product.compositing import composite_product
 
         return composite_product(self.apply(scene), placed)
+
+    def packshot(self, placed: Any) -> Image.Image:
+        """The product placed at this size on the plain background, and nothing else: no
+        scene, so no resampling, snapping or upscaling touches a pixel."""
+        from studio.product.compositing import composite_product
+
+        plain = Image.new("RGB", (self.width, self.height), hex_colour(self.background))
+        return composite_product(plain, placed)
 
     def apply(self, image: Image.Image) -> Image.Image:
         """The image at exactly width × height, on the background, in RGB."""

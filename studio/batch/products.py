@@ -284,6 +284,21 @@ def masked_photo(path: Path) -> tuple[Any, Any, str]:
     return photo, mask, method
 
 
+def generated_on_white(image: Any, size: tuple[int, int]) -> tuple[Any, str]:
+    """A generated product (a row without a photo, on a preset that puts products on
+    white) cut out of its generated background and placed on the preset's frame as a photo
+    would be, and the mask's method. The image still needs the preset's background under it
+    (OutputPreset.packshot). A model asked for "a seamless pure white background" still
+    paints greys, vignettes and floors; a marketplace checks for 255 in the border."""
+    from studio.product.importing import ProductPhoto
+    from studio.product.masks import product_mask
+    from studio.product.placement import place_product
+
+    generated = ProductPhoto(image.convert("RGB"), None, "", "generated image")
+    mask, method = product_mask(generated)
+    return place_product(generated, mask, size), method
+
+
 def mask_entry(method: str) -> dict[str, object]:
     """What the runner keeps with an item's checks (always passed: a record, not a rule)."""
     return {"rule": MASK_RULE, "passed": True, "detail": f"product mask by {method}",

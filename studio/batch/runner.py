@@ -46,7 +46,7 @@ from studio.batch.checks import RuleResult, check_image
 from studio.batch.export import Exporter
 from studio.batch.manifest import FailureRow, ManifestRow
 from studio.batch.presets import OutputPreset
-from studio.batch.products import mask_entry, mask_fields
+from studio.batch.products import generated_on_white, mask_entry, mask_fields
 from studio.batch.signing import c2pa_fields, sign_export
 from studio.batch.store import HEARTBEAT_S, BatchStore, Item, JobBusy
 from studio.batch.upscale import upscale_fields
@@ -57,6 +57,10 @@ from studio.library.c2pa_signing import C2paSigningError
 from studio.library.xmp import Disclosure
 
 LOCAL_IMAGES_PER_CALL = 4
+# Kept with a packshot's checks (a record, not a rule), as the mask's method is.
+PACKSHOT_NOTE = {"rule": "packshot", "passed": True, "info": True,
+                 "detail": "the product photo on the preset's white: nothing generated"}
+GENERATED_ON_WHITE_NOTE = {"rule": "on_white", "passed": True, "info": True}
 
 
 @dataclass
@@ -99,6 +103,8 @@ class Summary:
     stop_kind: str = ""  # why a stopped job stopped: "budget", "backend" or "output"
     billed_attempts: int = 0  # over the whole job, the delivered and the possibly-billed lost
     lost_attempts: int = 0  # those of them that delivered no image
+    # Made, but failing a rule of the preset's marketplace checks: file -> the failed rules
+    check_failures: dict[str, list[str]] = field(default_factory=dict)
 
 
 class BatchRunner:
@@ -160,7 +166,8 @@ class BatchRunner:
 
     def _run(self) -> Summary:
         self._begin()
-        units = self._units(self.store.items(self.job_id, "pending"))
+        units = self._units([item for item in self.store.items(self.job_id, "pending")
+                             if not self._is_packshot(item)])
         workers = 1 if self.local else max(1, self.config.concurrency)
         self._started = time.monotonic()
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="batch") as pool:
@@ -201,12 +208,14 @@ class BatchRunner:
 
     def _begin(self) -> None:
         """What every run does first: mark the job running, clear half-written files, take
-        back what a crash left running, and export what was made but not yet exported."""
+        back what a crash left running, export what was made but not yet exported, and make
+        the packshots (they need no backend)."""
         self.store.set_state(self.job_id, "running")
         self.exporter.sweep_temp()
         self._recover()
         for item in self.store.items(self.job_id, "generated"):
             self._export(item, None)
+        self._make_packshots()
 
     def _units(self, items: list[Item]) -> list[list[Item]]:
         """The local backend makes consecutive seeds of one prompt in one call."""
@@ -354,9 +363,10 @@ class BatchRunner:
         checks = ""
         # Recorded with the checks: how the product's mask was made, whether the file is signed.
         notes = self._notes(item)
+        disclosure = self._disclosure(record, item)
         if self.preset is None:
             # The PNG with its parameters, as made (signed, with Content Credentials on).
-            data = self._signed(record.path.read_bytes(), "png", record, item, notes)
+            data = self._signed(record.path.read_bytes(), "png", disclosure, item, notes)
             size = (record.width, record.height)
             checks = json.dumps([*notes], ensure_ascii=False) if notes else ""
         else:
@@ -369,28 +379,95 @@ class BatchRunner:
             clear = getattr(self.products, "scene_without_product", None)
             if placed is not None and clear is not None:  # no halo of the enlarged small one
                 image = clear(item.sku, image)
-            # The scene at the preset's size: a fetched upscaler's or Lanczos's, recorded.
-            image, upscaled = self.preset.fit_scene(image)
-            if placed is None:
-                data = self.preset.encode(image, self._disclosure(record, item))
-                data = self._signed(data, self.preset.format, record, item, notes)
+            on_white = self._generated_on_white(image, placed, notes)
+            records: list[dict[str, Any]] = []
+            if on_white is not None:
+                data = self.preset.encode(self.preset.packshot(on_white), disclosure, final=True)
+                data = self._signed(data, self.preset.format, disclosure, item, notes)
             else:
-                final = self.preset.final_with_product(image, placed)
-                data = self.preset.encode(final, self._disclosure(record, item), final=True)
-                data = self._signed(data, self.preset.format, record, item, notes)
-                extra.append(product_pixels_check(data, final, placed, self.preset.format))
+                # The scene at the preset's size: a fetched upscaler's or Lanczos's, recorded.
+                image, upscaled = self.preset.fit_scene(image)
+                records.append(upscaled.to_check())
+                if placed is None:
+                    data = self.preset.encode(image, disclosure)
+                    data = self._signed(data, self.preset.format, disclosure, item, notes)
+                else:
+                    final = self.preset.final_with_product(image, placed)
+                    data = self.preset.encode(final, disclosure, final=True)
+                    data = self._signed(data, self.preset.format, disclosure, item, notes)
+                    extra.append(product_pixels_check(data, final, placed, self.preset.format))
             results = [*check_image(data, self.preset), *extra]
-            checks = json.dumps([*(dataclasses.asdict(r) for r in results), upscaled.to_check(),
-                                 *notes], ensure_ascii=False)
+            checks = json.dumps([*(dataclasses.asdict(r) for r in results), *records, *notes],
+                                ensure_ascii=False)
+        self._write(item, data, size, checks)
+
+    def _write(self, item: Item, data: bytes, size: tuple[int, int], checks: str) -> None:
         try:
             sha = self.exporter.write(item.file, data)
-        except OSError as exc:  # it stays `generated`: a resume exports it
+        except OSError as exc:  # it stays as it was (generated, pending): a resume exports it
             self._stop(f"Could not write {item.file}: {exc.strerror or exc}", "output")
             return
         self.store.mark_done(self.job_id, item.idx, sha, *size, checks=checks)
         with self._lock:
             self._finished_here += 1
         self._emit("progress", f"{item.file}", (item,))
+
+    # --- packshots ----------------------------------------------------------------------
+
+    def _generated_on_white(self, image: Image.Image, placed: Any,
+                            notes: list[dict[str, Any]]) -> Any:
+        """A row without a photo on a preset that puts products on white: the generated
+        product cut out and placed on the preset's frame (None otherwise, or when no product
+        can be told from its background: then the image as generated, checked as usual)."""
+        if self.preset is None or not self.preset.product_on_white or placed is not None:
+            return None
+        try:
+            on_white, method = generated_on_white(image, (self.preset.width, self.preset.height))
+        except BackendError as exc:
+            notes.append({**GENERATED_ON_WHITE_NOTE, "passed": False,
+                          "detail": f"not cut out onto white: {exc}"})
+            return None
+        notes.append({**GENERATED_ON_WHITE_NOTE, "method": method,
+                      "detail": f"the generated product cut out onto white ({method})"})
+        return on_white
+
+    def _is_packshot(self, item: Item) -> bool:
+        """A row with a product photo, with a preset that puts products on white (the plan
+        gave such a SKU one item: see plan.packshot_skus)."""
+        return (self.preset is not None and self.preset.product_on_white
+                and self.products is not None and self.products.has_photo(item.sku))
+
+    def _make_packshots(self) -> None:
+        for item in self.store.items(self.job_id, "pending"):
+            if self.cancel.cancelled or self._stop_message:
+                return
+            if self._is_packshot(item):
+                self._export_packshot(item)
+
+    def _export_packshot(self, item: Item) -> None:
+        """The photo's product placed on the preset's white at its final size: no backend,
+        no cost, the product's pixels the photograph's (checked like any export)."""
+        assert self.preset is not None and self.products is not None
+        size = (self.preset.width, self.preset.height)
+        try:
+            placed = self.products.placed(item.sku, size)
+        except BackendError as exc:  # the photo cannot be had or masked: this item fails
+            self._fail([item], str(exc))
+            return
+        final = self.preset.packshot(placed)
+        disclosure = Disclosure(model="", backend="", composite=True, generated=False)
+        notes = [*self._notes(item), PACKSHOT_NOTE]
+        try:
+            data = self.preset.encode(final, disclosure, final=True)
+            data = self._signed(data, self.preset.format, disclosure, item, notes)
+        except C2paSigningError as exc:  # it stays pending: a resume signs and exports it
+            self._stop(f"Could not sign {item.file}: {exc}", "output")
+            return
+        results = [*check_image(data, self.preset),
+                   product_pixels_check(data, final, placed, self.preset.format)]
+        checks = json.dumps([*(dataclasses.asdict(r) for r in results), *notes],
+                            ensure_ascii=False)
+        self._write(item, data, size, checks)
 
     def _notes(self, item: Item) -> list[dict[str, Any]]:
         """What an export records beside its checks: the product mask's method."""
@@ -401,13 +478,12 @@ class BatchRunner:
         method = mask_method(item.sku) if mask_method is not None else ""
         return [mask_entry(method)] if method else []
 
-    def _signed(self, data: bytes, file_format: str, record: ImageRecord, item: Item,
+    def _signed(self, data: bytes, file_format: str, disclosure: Disclosure, item: Item,
                 notes: list[dict[str, Any]]) -> bytes:
         """`data` with Content Credentials when the job signs; the `c2pa` rule joins `notes`."""
         if self.config.c2pa is None:
             return data
-        data, rule = sign_export(self.config.c2pa, data, file_format,
-                                 self._disclosure(record, item), item.file)
+        data, rule = sign_export(self.config.c2pa, data, file_format, disclosure, item.file)
         notes.append(dataclasses.asdict(rule))
         return data
 
@@ -521,9 +597,11 @@ class BatchRunner:
         else:
             state = "finished" if info.counts["done"] == info.total else "stopped"
         self.store.set_state(self.job_id, state)
+        check_failures = {row.file: row.checks.removeprefix("fail: ").split(", ")
+                          for row in rows if row.checks.startswith("fail")}
         return Summary(self.job_id, state, info.total, info.counts["done"], len(failures),
                        info.spent_usd, self._stop_message, failures, self._stop_kind,
-                       billed, lost)
+                       billed, lost, check_failures)
 
 
 def failure_row(item: Item) -> FailureRow:

@@ -177,6 +177,9 @@ class NewItem:
     negative_prompt: str
     seed: int
     file: str
+    # A product photo on the preset's white, nothing generated (presets.product_on_white).
+    # Not stored: the runner tells packshots by the same rule.
+    packshot: bool = False
 
 
 class BatchStore:

@@ -366,7 +366,8 @@ class ProgressPrinter:
                               "billed_attempts": summary.billed_attempts,
                               "lost_attempts": summary.lost_attempts,
                               "failures": [{"sku": s, "variant": v, "reason": r}
-                                           for s, v, r in summary.failures]}), flush=True)
+                                           for s, v, r in summary.failures],
+                              "check_failures": summary.check_failures}), flush=True)
             return
         print(f"Batch job {summary.job_id} {summary.state}: {summary.done}/{summary.total} "
               f"images, {summary.failed} failed, {format_usd(summary.spent_usd)} spent → {out}")
@@ -376,6 +377,13 @@ class ProgressPrinter:
                   "output); they are counted in the amount spent")
         for sku, variant, reason in summary.failures:
             print(f"  failed {sku} {variant}: {reason}")
+        if summary.check_failures:
+            print(f"  {len(summary.check_failures)} of {summary.done} images fail the preset's "
+                  "marketplace checks (manifest.csv's checks column says why):")
+            for file, rules in list(summary.check_failures.items())[:10]:
+                print(f"    {file}: {', '.join(rules)}")
+            if len(summary.check_failures) > 10:
+                print(f"    … and {len(summary.check_failures) - 10} more")
         if summary.message:
             print(f"  {summary.message}")
         if summary.state != "finished":
@@ -389,9 +397,12 @@ def _list_presets(as_json: bool) -> int:
         if as_json:
             print(json.dumps({"name": preset.name, "label": preset.label, "width": preset.width,
                               "height": preset.height, "fit": preset.fit,
-                              "format": preset.format, "pure_white": preset.pure_white}))
+                              "format": preset.format, "pure_white": preset.pure_white,
+                              "product_on_white": preset.product_on_white}))
         else:
-            print(f"{preset.name:<20} {preset.label}")
+            packshots = " · rows with a photo: a packshot on white" \
+                if preset.product_on_white else ""
+            print(f"{preset.name:<20} {preset.label}{packshots}")
     return 0
 
 

@@ -4,9 +4,11 @@ Google Merchant Center (and the EU AI Act's labelling, Meta, Google Images …) 
 *Digital Source Type* from an image's XMP to tell that it was made by generative AI. Every
 PNG the library writes and every file a marketplace preset exports carries this packet:
 
-- `Iptc4xmpExt:DigitalSourceType`: `trainedAlgorithmicMedia` for a generation, or
+- `Iptc4xmpExt:DigitalSourceType`: `trainedAlgorithmicMedia` for a generation,
   `compositeWithTrainedAlgorithmicMedia` when a real product photograph's pixels were
-  composited into the generated scene (IPTC's NewsCodes, written as their full URI);
+  composited into the generated scene, or `algorithmicallyEnhanced` for a packshot, where
+  nothing was generated: the photograph's product, cut out, on a preset's plain white
+  (IPTC's NewsCodes, written as their full URI);
 - `xmp:CreatorTool`: "Studio <version>";
 - `Iptc4xmpExt:AISystemUsed` (IPTC Photo Metadata 2025.1): the model;
 - `studio:Backend`: where it ran (local, sagemaker, bedrock …) — IPTC has no property for
@@ -32,7 +34,13 @@ PNG_XMP_KEY = "XML:com.adobe.xmp"
 DIGITAL_SOURCE_TYPE_CV = "http://cv.iptc.org/newscodes/digitalsourcetype/"
 TRAINED_ALGORITHMIC_MEDIA = "trainedAlgorithmicMedia"
 COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA = "compositeWithTrainedAlgorithmicMedia"
-SOURCE_TYPES = (TRAINED_ALGORITHMIC_MEDIA, COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA)
+# IPTC: "modification or correction by algorithm without changing the main content": the
+# photograph's product is kept, only its background is replaced with flat white.
+ALGORITHMICALLY_ENHANCED = "algorithmicallyEnhanced"
+SOURCE_TYPES = (TRAINED_ALGORITHMIC_MEDIA, COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA,
+                ALGORITHMICALLY_ENHANCED)
+# Those whose product pixels come from a photograph.
+_FROM_PHOTOGRAPH = (COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA, ALGORITHMICALLY_ENHANCED)
 
 NS_X = "adobe:ns:meta/"
 NS_RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
@@ -86,7 +94,7 @@ def disclosure_xmp(*, source_type: str, model: str, backend: str, software: str)
         properties.append(("Iptc4xmpExt:AISystemUsed", model))
     if backend:
         properties.append(("studio:Backend", backend))
-    if uri == DIGITAL_SOURCE_TYPE_CV + COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA:
+    if uri.removeprefix(DIGITAL_SOURCE_TYPE_CV) in _FROM_PHOTOGRAPH:
         properties.append(("studio:ProductPixelsFrom", PRODUCT_PIXELS_FROM_PHOTOGRAPH))
     attributes = "".join(f'\n    {name}="{xml_attribute(value)}"' for name, value in properties)
     packet = (
@@ -107,16 +115,20 @@ def disclosure_xmp(*, source_type: str, model: str, backend: str, software: str)
 
 @dataclass(frozen=True)
 class Disclosure:
-    """What an image says about its making: the model and backend, and whether a real
-    product photograph was composited into the generated scene."""
+    """What an image says about its making: the model and backend, whether a real product
+    photograph was composited into the generated scene, and whether anything was generated
+    at all (a packshot: the photograph's product on plain white)."""
 
     model: str
     backend: str
     composite: bool = False
     software: str = field(default_factory=software_name)
+    generated: bool = True
 
     @property
     def source_type(self) -> str:
+        if not self.generated:
+            return ALGORITHMICALLY_ENHANCED
         return (COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA if self.composite
                 else TRAINED_ALGORITHMIC_MEDIA)
 

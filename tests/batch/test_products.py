@@ -318,17 +318,18 @@ def grey_background_photo(path: Path) -> Path:
 
 
 @pytest.mark.parametrize("preset_name", ["amazon-main", "shopify", None])
-def test_a_grey_background_photo_passes_each_presets_checks_on_a_white_scene(
+def test_a_grey_background_photo_passes_each_presets_checks(
         tmp_path: Path, studio_home: Path, preset_name: str | None) -> None:
-    """Issue 17's "done when", without a real model: a backend whose scene is the white the
-    amazon-main prompt asks for. The checks, the exact product and the disclosure are real."""
-    from studio.batch.plan import parse_templates, plan_items
+    """Issue 17's "done when", without a real model: amazon-main makes a packshot (the photo's
+    product on pure white, no backend call); the others a scene from a backend that answers
+    near-white. The checks, the exact product and the disclosure are real."""
+    from studio.batch.plan import packshot_skus, parse_templates, plan_items
     from studio.batch.presets import get_preset
     from studio.batch.products import ProductScenes
     from studio.batch.store import BatchStore
     from studio.library import Library
     from tests.batch.fakes import FakeBackend, make_runner
-    from tests.library.xmp_reader import COMPOSITE, read_disclosure
+    from tests.library.xmp_reader import COMPOSITE, ENHANCED, read_disclosure
 
     class WhiteScenes(FakeBackend):
         def generate(self, request, on_progress=None, cancel=None):
@@ -343,15 +344,21 @@ def test_a_grey_background_photo_passes_each_presets_checks_on_a_white_scene(
     preset = get_preset(preset_name) if preset_name else None
     template, negative = parse_templates(catalog, [], "a {title}", "")
     store, library = BatchStore(), Library.open(tmp_path / "library")
-    job_id = store.create_job(str(catalog_path), str(tmp_path / "out"), {},
-                              plan_items(catalog, template, negative, [], 1, 3, preset))
-    runner = make_runner(store, job_id, tmp_path / "out", WhiteScenes(), library, preset=preset)
+    items = plan_items(catalog, template, negative, [], 1, 3, preset,
+                       packshot_skus(catalog, "image", preset))
+    job_id = store.create_job(str(catalog_path), str(tmp_path / "out"), {}, items)
+    backend = WhiteScenes()
+    runner = make_runner(store, job_id, tmp_path / "out", backend, library, preset=preset)
     runner.products = ProductScenes(catalog, "image")
     assert runner.run().state == "finished"
     (row,) = json.loads((tmp_path / "out" / "manifest.json").read_text())["images"]
     exported = (tmp_path / "out" / row["file"]).read_bytes()
     assert row["mask"] == "grabcut"
-    assert read_disclosure(exported)["DigitalSourceType"] == COMPOSITE
+    packshot = preset_name == "amazon-main"
+    assert read_disclosure(exported)["DigitalSourceType"] == (ENHANCED if packshot
+                                                              else COMPOSITE)
+    assert (len(backend.calls), row["file"] == "BTL-1/BTL-1_main.jpg") == (0, True) \
+        if packshot else len(backend.calls) == 1
     if preset is None:  # the PNG: the product region is the placed photo's, bit for bit
         assert row["checks"] == "" and row["file"].endswith(".png")
         placed = runner.products.placed("BTL-1", (64, 64))
@@ -362,8 +369,9 @@ def test_a_grey_background_photo_passes_each_presets_checks_on_a_white_scene(
     assert row["checks"] == "pass", [c for c in row["check_details"] if not c["passed"]]
     rules = {check["rule"] for check in row["check_details"]}
     assert {"size", "format", "colour_profile", "product_pixels"} <= rules
-    if preset_name == "amazon-main":
-        assert {"pure_white_border", "min_fill", "min_long_side"} <= rules
+    if packshot:
+        assert {"pure_white_border", "min_fill", "min_long_side", "packshot"} <= rules
+        assert row["cost_usd"] == 0
 
 
 def test_the_small_product_is_painted_out_of_the_scene_before_it_is_enlarged(

@@ -27,8 +27,10 @@ from tests.library.results import make_result
 from tests.library.xmp_reader import (
     COMPOSITE,
     CV,
+    ENHANCED,
     HOSTILE_MODELS,
     IPTC_EXT,
+    STUDIO,
     TRAINED,
     XMP,
     exiftool_xmp,
@@ -91,12 +93,23 @@ def test_empty_model_and_backend_are_left_out() -> None:
     assert xmp_property(root, IPTC_EXT, "DigitalSourceType") == TRAINED
 
 
-def test_only_the_two_ai_source_types_are_written() -> None:
+def test_only_studios_three_source_types_are_written() -> None:
     assert source_type_uri("trainedAlgorithmicMedia") == TRAINED
     assert source_type_uri(COMPOSITE) == COMPOSITE
+    assert source_type_uri("algorithmicallyEnhanced") == ENHANCED
     for wrong in ["digitalCapture", "trainedalgorithmicmedia", CV + "algorithmicMedia", ""]:
         with pytest.raises(ValueError, match="digital source type"):
             disclosure_xmp(source_type=wrong, model="m", backend="b", software="s")
+
+
+def test_a_packshot_says_nothing_was_generated_and_its_product_is_a_photograph() -> None:
+    packshot = Disclosure(model="", backend="", composite=True, generated=False)
+    root = parse_packet(packshot.xmp())
+    assert xmp_property(root, IPTC_EXT, "DigitalSourceType") == ENHANCED
+    assert xmp_property(root, IPTC_EXT, "AISystemUsed") is None
+    assert xmp_property(root, STUDIO, "ProductPixelsFrom") == "photograph"
+    generated = parse_packet(Disclosure(model="m", backend="local").xmp())
+    assert xmp_property(generated, STUDIO, "ProductPixelsFrom") is None
 
 
 # --- the library's PNGs ------------------------------------------------------------------

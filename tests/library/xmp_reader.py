@@ -23,6 +23,7 @@ STUDIO = "http://ns.studio.invalid/xmp/1.0/"
 CV = "http://cv.iptc.org/newscodes/digitalsourcetype/"
 TRAINED = CV + "trainedAlgorithmicMedia"
 COMPOSITE = CV + "compositeWithTrainedAlgorithmicMedia"
+ENHANCED = CV + "algorithmicallyEnhanced"
 
 HOSTILE_MODELS = [
     '<&"\'>',

@@ -380,6 +380,9 @@ class BatchDialog(QDialog):
                                 f"{summary.message}")
             return
         failures = "".join(f"\nfailed {s} {v}: {r}" for s, v, r in summary.failures[:5])
+        if summary.check_failures:
+            failures += (f"\n{len(summary.check_failures)} images fail the marketplace checks "
+                         "(see the manifest's checks column)")
         self.status.setText(f"Batch job {summary.job_id} {summary.state}: {summary.done}/"
                             f"{summary.total} images, {summary.failed} failed, "
                             f"{format_usd(summary.spent_usd)}{failures}"
