@@ -3,12 +3,14 @@
     python benchmarks/segmentation.py                   # 1024² photos, every method available
     python benchmarks/segmentation.py --size 256 --plain --json seg.json
 
-Makes its own photos: three product shapes (a bottle, a mug with a handle, a boxed carton)
-on plain, gradient and textured backgrounds, each product lit with a gradient, a little sensor
-noise and a soft contact shadow that is background (the ground truth masks are known). Runs
-GrabCut (studio/product/segment.py, always) and each cut-out model of resources/models/
-cutout.json that is fetched into STUDIO_HOME/models (`studio product cutout-model fetch`);
-the others are listed as "not fetched". Nothing is downloaded.
+Makes its own photos: five products (a blue bottle, a red mug with a handle, a yellow carton,
+and the hard ones: a black bottle and a silver mug of the background's own hue) on plain,
+gradient and textured backgrounds, each product lit with a gradient, a little sensor noise
+and a soft contact shadow that is background (the ground truth masks are known). Runs GrabCut
+(studio/product/segment.py, always) with its shadow peel and, beside it, without (the plain
+alternative), and each cut-out model of resources/models/cutout.json that is fetched into
+STUDIO_HOME/models (`studio product cutout-model fetch`); the others are listed as "not
+fetched". Nothing is downloaded.
 """
 
 from __future__ import annotations
@@ -33,7 +35,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks import report as out  # noqa: E402
 
 BACKGROUNDS = ("plain", "gradient", "textured")
-SHAPES = ("bottle", "mug", "carton")
 NOT_FETCHED = "not fetched"
 
 
@@ -88,13 +89,20 @@ def background(kind: str, size: int, rng: np.random.Generator) -> np.ndarray:
     return np.asarray(base, np.float32) + rng.normal(0, 3, (size, size, 3)).astype(np.float32)
 
 
-def product_colours(shape: str, size: int, rng: np.random.Generator) -> np.ndarray:
-    colour = {"bottle": (40, 110, 160), "mug": (200, 70, 50), "carton": (225, 200, 120)}[shape]
+# Coloured products, and the hard ones for a cut-out: black, and a grey that has the
+# background's own hue.
+PRODUCTS = (("bottle", "blue"), ("mug", "red"), ("carton", "yellow"), ("bottle", "black"),
+            ("mug", "silver"))
+COLOURS = {"blue": (40, 110, 160), "red": (200, 70, 50), "yellow": (225, 200, 120),
+           "black": (28, 28, 30), "silver": (170, 170, 174)}
+
+
+def product_colours(colour: str, size: int, rng: np.random.Generator) -> np.ndarray:
     light = np.linspace(1.15, 0.75, size, dtype=np.float32)[None, :, None]
-    return np.asarray(colour, np.float32) * light + rng.normal(0, 4, (size, size, 3))
+    return np.asarray(COLOURS[colour], np.float32) * light + rng.normal(0, 4, (size, size, 3))
 
 
-def make_photo(shape: str, kind: str, size: int, seed: int) -> Photo:
+def make_photo(shape: str, kind: str, size: int, seed: int, colour: str = "blue") -> Photo:
     rng = np.random.default_rng(seed)
     truth = shape_mask(shape, size)
     scene = background(kind, size, rng)
@@ -106,14 +114,15 @@ def make_photo(shape: str, kind: str, size: int, seed: int) -> Photo:
     shadow = shadow.filter(ImageFilter.GaussianBlur(size * .02))
     scene *= 1 - np.asarray(shadow, np.float32)[:, :, None] / 255 * 0.6
     inside = np.asarray(truth, np.float32)[:, :, None] / 255
-    pixels = scene * (1 - inside) + product_colours(shape, size, rng) * inside
+    pixels = scene * (1 - inside) + product_colours(colour, size, rng) * inside
     image = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8), "RGB")
-    return Photo(f"{shape} on {kind}", kind, image, truth)
+    return Photo(f"{colour} {shape} on {kind}", kind, image, truth)
 
 
 def make_photos(size: int) -> list[Photo]:
-    return [make_photo(shape, kind, size, seed=index)
-            for index, (shape, kind) in enumerate((s, k) for k in BACKGROUNDS for s in SHAPES)]
+    return [make_photo(shape, kind, size, seed=index, colour=colour)
+            for index, (shape, colour, kind) in enumerate(
+                (s, c, k) for k in BACKGROUNDS for s, c in PRODUCTS)]
 
 
 # --- the methods -----------------------------------------------------------------------------
@@ -131,7 +140,8 @@ def methods(wanted: list[str] | None) -> list[tuple[str, Callable[[Image.Image],
     from studio.product.segment import auto_mask
 
     found: list[tuple[str, Callable[[Image.Image], Image.Image] | None]] = [
-        ("grabcut", auto_mask)]
+        ("grabcut", auto_mask),
+        ("grabcut-no-peel", lambda image: auto_mask(image, peel=False))]
     for model in model_table("cutout"):
         run = (lambda image, m=model: model_mask(image, m)) if model.is_fetched() else None
         found.append((model.method, run))
@@ -201,7 +211,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print("Studio segmentation benchmark")
     print(f"date: {info['date']} · CPU: {info['cpu']} ({info['cpu_cores']} cores) · "
           f"load {info.get('load_average', '?')}")
-    print(f"{len(photos)} synthetic photos, {args.size}×{args.size}: {', '.join(SHAPES)} on "
+    products = ", ".join(f"{colour} {shape}" for shape, colour in PRODUCTS)
+    print(f"{len(photos)} synthetic photos, {args.size}×{args.size}: {products} on "
           f"{', '.join(BACKGROUNDS)} backgrounds, with soft shadows\n")
     columns = ["method", *(f"IoU {k}" for k in BACKGROUNDS), "IoU mean",
                f"s per {args.size}² photo"]

@@ -11,10 +11,10 @@ import pytest
 
 
 def test_photos_have_shadows_outside_their_known_masks() -> None:
-    from benchmarks.segmentation import BACKGROUNDS, SHAPES, make_photos
+    from benchmarks.segmentation import BACKGROUNDS, PRODUCTS, make_photos
 
     photos = make_photos(64)
-    assert len(photos) == len(BACKGROUNDS) * len(SHAPES)
+    assert len(photos) == len(BACKGROUNDS) * len(PRODUCTS)
     for photo in photos:
         truth = np.asarray(photo.truth) >= 128
         assert 0.05 < truth.mean() < 0.5 and photo.image.size == (64, 64)
@@ -24,7 +24,7 @@ def test_photos_have_shadows_outside_their_known_masks() -> None:
     assert below.min() < pixels[2, 2] - 30
 
 
-@pytest.mark.slow  # GrabCut on nine photos: a few seconds on a loaded 2-core CPU
+@pytest.mark.slow  # GrabCut on fifteen photos, twice: a few seconds on a loaded 2-core CPU
 def test_a_tiny_run_reports_grabcut_and_every_table_model(capsys, tmp_path: Path,
                                                            monkeypatch) -> None:
     pytest.importorskip("onnxruntime")
@@ -37,8 +37,8 @@ def test_a_tiny_run_reports_grabcut_and_every_table_model(capsys, tmp_path: Path
     report = main(["--size", "64", "--plain", "--json", str(tmp_path / "seg.json")])
     text = capsys.readouterr().out
     by_method = {r["method"]: r for r in report["results"]}
-    assert list(by_method) == ["grabcut", "model:tiny-a", "model:tiny-b"]
-    for method in ("grabcut", "model:tiny-a"):
+    assert list(by_method) == ["grabcut", "grabcut-no-peel", "model:tiny-a", "model:tiny-b"]
+    for method in ("grabcut", "grabcut-no-peel", "model:tiny-a"):
         result = by_method[method]
         assert result["status"] == "ok" and result["seconds_per_photo"] > 0
         assert set(result["iou"]) == {"plain", "gradient", "textured"}

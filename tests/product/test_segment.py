@@ -55,3 +55,34 @@ def _png(image: Image.Image) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def _bottle_with_shadow(size: int = 256) -> tuple[Image.Image, Image.Image]:
+    """The benchmark's bottle on a plain light sweep with a soft contact shadow, plus a cream
+    label across it: as light as the background, but product."""
+    from benchmarks.segmentation import make_photo
+
+    photo = make_photo("bottle", "plain", size, seed=3, colour="blue")
+    image = photo.image.copy()
+    draw = ImageDraw.Draw(image)
+    s = size
+    draw.rectangle((s * .36, s * .55, s * .64, s * .68), fill=(240, 236, 226))
+    return image, photo.truth
+
+
+def test_a_soft_contact_shadow_is_peeled_off_and_a_light_label_is_kept() -> None:
+    image, truth = _bottle_with_shadow()
+    peeled, unpeeled = auto_mask(image), auto_mask(image, peel=False)
+    assert iou(unpeeled, truth) < 0.85  # GrabCut alone takes the shadow in
+    assert iou(peeled, truth) > 0.97
+    s = 256
+    label = np.asarray(peeled)[round(s * .56):round(s * .67), round(s * .37):round(s * .63)]
+    assert (label == 255).all()
+
+
+def test_a_grey_product_on_a_grey_sweep_is_left_as_grabcut_found_it() -> None:
+    from benchmarks.segmentation import make_photo
+
+    silver = make_photo("mug", "plain", 256, seed=4, colour="silver").image
+    assert np.array_equal(np.asarray(auto_mask(silver)),
+                          np.asarray(auto_mask(silver, peel=False)))
