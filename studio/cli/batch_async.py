@@ -3,21 +3,34 @@
 realtime (the default) calls the endpoint item by item (runner.py). async puts each request
 in S3 and calls InvokeEndpointAsync (batch/async_runner.py); its settings are kept with the
 job (`BatchStore.set_remote_mode`), so `--resume ID` polls what is in flight. transform is
-Batch Transform (batch/transform.py).
+Batch Transform (batch/transform.py). What the window's batch dialog does too (open the
+client, check the bucket and the endpoint, keep the mode, pick the runner) is in
+studio.batch.async_setup; this module adds the flags and their messages.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass
 from typing import Any
 
 from backends.errors import InvalidRequest
+from studio.batch.async_setup import (
+    ASYNC,
+    SAGEMAKER_MAX_INVOCATION_S,
+    AsyncSetup,
+    async_settings,
+    check_async,
+    fleet_line,
+    open_async,
+    photos_refusal,
+    save_mode,
+)
+from studio.batch.async_setup import async_runner as shared_async_runner
 
 MODES = ("realtime", "async", "transform")
-SAGEMAKER_MAX_INVOCATION_S = 3600.0  # the longest an async invocation may run
-ASYNC = "async"
+__all__ = ["ASYNC", "MODES", "AsyncSetup", "add_mode_options", "async_runner", "prepare_mode",
+           "save_mode"]
 
 
 def add_mode_options(batch: argparse.ArgumentParser) -> None:
@@ -37,16 +50,6 @@ def add_mode_options(batch: argparse.ArgumentParser) -> None:
                        help="with --mode async: S3 at this URL (a local moto server); default "
                             "AWS, or AWS_ENDPOINT_URL_S3")
     batch.add_argument("--async-poll-seconds", type=float, default=5.0, help=argparse.SUPPRESS)
-
-
-@dataclass
-class AsyncSetup:
-    """An async batch's S3 prefix, timeout, and its checked client (bucket and endpoint)."""
-
-    settings: dict[str, Any]
-    client: Any = None
-    codec: Any = None
-    fleet: Any = None
 
 
 def prepare_mode(args: argparse.Namespace, settings: Any, backend: Any,
@@ -72,52 +75,19 @@ def prepare_mode(args: argparse.Namespace, settings: Any, backend: Any,
     if not timeout_s > 0:
         raise InvalidRequest("--async-timeout is a number of seconds above 0.")
     if image_column:
-        raise InvalidRequest(f"--mode async makes images from text only in this build; the "
-                             f"catalog has product photos ({image_column}): pass "
+        raise InvalidRequest(f"--mode {photos_refusal(image_column)}: pass "
                              "--product-images off, or use --mode realtime.")
-    setup = AsyncSetup({"s3_uri": args.s3_uri, "timeout_s": timeout_s,
-                        "s3_endpoint_url": args.s3_endpoint_url,
-                        "poll_s": args.async_poll_seconds})
-    _open(setup, settings)
-    from studio.batch.async_runner import fleet_of
-
-    setup.client.check_bucket()
-    setup.fleet = fleet_of(setup.client, backend)
-    print(f"Async endpoint {settings.sagemaker.endpoint_name}: {setup.fleet.describe()}; "
-          f"requests in {args.s3_uri}. It bills instance-hours while the batch has work in "
-          "flight (the estimate below counts only its busy time).", file=sys.stderr)
+    setup = open_async(async_settings(args.s3_uri, timeout_s,
+                                      s3_endpoint_url=args.s3_endpoint_url,
+                                      poll_s=args.async_poll_seconds), settings)
+    check_async(setup, backend)
+    print(fleet_line(setup, settings), file=sys.stderr)
     return setup
-
-
-def _open(setup: AsyncSetup, settings: Any) -> None:
-    from studio.backend_kinds import sagemaker_async
-
-    setup.client, setup.codec = sagemaker_async(
-        settings, s3_uri=setup.settings["s3_uri"],
-        s3_endpoint_url=setup.settings.get("s3_endpoint_url", ""))
-
-
-def save_mode(store: Any, job_id: int, setup: AsyncSetup | None) -> None:
-    if setup is not None:
-        store.set_remote_mode(job_id, ASYNC, setup.settings)
 
 
 def async_runner(store: Any, job_id: int, settings: Any, args: argparse.Namespace,
                  setup: AsyncSetup | None, **runner_args: Any) -> Any:
     """The job's AsyncBatchRunner, or None when it is not an async job. `runner_args` are
     BatchRunner's (backend, loop, base_request, preset, exporter, config, on_event, cancel)."""
-    mode, saved = store.remote_mode(job_id)
-    if mode != ASYNC:
-        return None
-    from studio.batch.async_runner import AsyncBatchRunner, AsyncConfig
-
-    if setup is None:  # a resume: checked by the runner before it submits or polls
-        setup = AsyncSetup(saved)
-        _open(setup, settings)
-    if getattr(args, "async_poll_seconds", None) is not None:
-        saved = {**saved, "poll_s": args.async_poll_seconds}
-    config = AsyncConfig(timeout_s=float(saved.get("timeout_s", 3600.0)),
-                         poll_s=float(saved.get("poll_s", 5.0)))
-    runner_args.pop("products", None)
-    return AsyncBatchRunner(store, job_id, client=setup.client, codec=setup.codec,
-                            async_config=config, fleet=setup.fleet, **runner_args)
+    return shared_async_runner(store, job_id, settings, setup,
+                               poll_s=getattr(args, "async_poll_seconds", None), **runner_args)

@@ -6,7 +6,12 @@ this only collects the choices and shows the events.
 
 Model, size and steps are shown and editable (`generation_fields.py`), starting from the main
 panel's values. Pause and Cancel answer at once: the button changes, and the status says
-what they wait for (the images in flight) until nothing is."""
+what they wait for (the images in flight) until nothing is.
+
+On SageMaker the engine is a choice (`engine_fields.py`): the real-time endpoint item by
+item, or the asynchronous endpoint through S3 (studio.batch.async_setup checks the bucket and
+the endpoint before the job exists; the job keeps its mode, so running it again polls what is
+in flight and never submits it twice). Batch Transform runs from the command line only."""
 
 from __future__ import annotations
 
@@ -37,16 +42,31 @@ from PySide6.QtWidgets import (
 from backends.errors import BackendError, InvalidRequest
 from backends.types import GenerationRequest, random_seed
 from studio.backend_kinds import commercial_use_warning, kind
+from studio.batch.async_setup import (
+    ASYNC,
+    DEFAULT_POLL_S,
+    AsyncSetup,
+    async_runner,
+    async_settings,
+    check_async,
+    fleet_line,
+    job_mode,
+    open_async,
+    photos_refusal,
+    save_mode,
+)
 from studio.batch.catalog import load_catalog, parse_mapping
 from studio.batch.export import Exporter, check_new_output
 from studio.batch.matrix import Axis
 from studio.batch.plan import BatchSpec, PreparedBatch, estimate_batch, prepare_batch
 from studio.batch.presets import get_preset, marketplace_presets
+from studio.batch.products import product_photo_column
 from studio.batch.runner import BatchEvent, BatchRunner, RunnerConfig, Summary
 from studio.batch.signing import load_credentials
 from studio.batch.store import BatchStore
 from studio.formatting import format_duration, format_usd
 from studio.settings.values import settings_from_dict
+from studio.ui.batch.engine_fields import EngineFields, in_window_words
 from studio.ui.batch.generation_fields import GenerationFields, GenerationValues
 from studio.ui.batch.results import BatchResults
 
@@ -60,6 +80,8 @@ class BatchDialog(QDialog):
     """`show_in_gallery(ids, label)` asks the gallery to show only those images."""
 
     show_in_gallery = Signal(list, str)
+    # Between looks at an async batch's outputs in S3; kept with each job it starts.
+    async_poll_s = DEFAULT_POLL_S
 
     def __init__(self, context: Any, parent: QWidget | None = None,
                  store: BatchStore | None = None) -> None:
@@ -71,6 +93,7 @@ class BatchDialog(QDialog):
         self.summary: Summary | None = None
         self._thread: threading.Thread | None = None
         self._job_id: int | None = None  # the job running or last run
+        self._async_job = False  # the job runs on the asynchronous endpoint
         self._stopping = ""  # "pause" or "cancel" while waiting for images in flight
         # While pausing or cancelling, how many images are still in flight, read twice a second.
         self._waiting = QTimer(self, interval=500)
@@ -101,6 +124,7 @@ class BatchDialog(QDialog):
         for preset in marketplace_presets().values():
             self.preset_combo.addItem(preset.label, preset.name)
         self.out_edit = QLineEdit(placeholderText="an empty folder, or a path ending in .zip")
+        self.engine = EngineFields()
         self.preview_text = QPlainTextEdit(readOnly=True)
         self.results = BatchResults(self.store)
         self.results.show_in_gallery.connect(self.show_in_gallery)
@@ -121,6 +145,9 @@ class BatchDialog(QDialog):
         form.addRow("Model · size · steps", self.generation)
         form.addRow("Output preset", self.preset_combo)
         form.addRow("Export to", self.out_edit)
+        form.addRow("Engine", self.engine)
+        self._form = form
+        self._show_engine()
 
         self.preview_button = QPushButton("Preview")
         self.start_button = QPushButton("Start")
@@ -199,7 +226,13 @@ class BatchDialog(QDialog):
         preset = get_preset(spec.preset) if spec.preset else None
         return prepare_batch(catalog, spec, preset)
 
+    def _show_engine(self) -> None:
+        """The engine row on SageMaker only: any other backend runs item by item."""
+        self.engine.set_backend(self._settings().backend)
+        self._form.setRowVisible(self.engine, self.engine.offered())
+
     def update_preview(self) -> PreparedBatch | None:
+        self._show_engine()
         try:
             prepared = self._prepare()
             backend = self.context.backends.current()
@@ -241,14 +274,42 @@ class BatchDialog(QDialog):
         except BackendError as exc:
             self.status.setText(str(exc))
             return None
+        setup = None
+        if self.engine.is_async():  # S3 prefix, bucket, endpoint: before the job exists
+            setup = self._check_async(prepared)
+            if setup is None:
+                return None
         warning = commercial_use_warning(self._chosen_settings())
         if warning and not self._confirm_licence(warning):
             self.status.setText("Not started: the model's licence does not allow commercial "
                                 "use. Choose another model in Settings, or start anyway.")
             return None
         job_id = self.store.create_job(spec.catalog, str(out), spec.to_dict(), prepared.items)
-        self.run_job(job_id)
+        save_mode(self.store, job_id, setup)
+        self.run_job(job_id, setup)
         return job_id
+
+    def _check_async(self, prepared: PreparedBatch) -> AsyncSetup | None:
+        """The asynchronous engine's S3 prefix, bucket and endpoint, checked before a job
+        exists (the status says what is wrong; None then). The fleet line heads the preview."""
+        settings = self._settings()
+        try:
+            photos = product_photo_column(prepared.catalog, "auto")
+            if photos.column:
+                raise InvalidRequest(f"{photos_refusal(photos.column)}. Choose the Real-time "
+                                     "endpoint, or a catalog without product photos.")
+            if not self.engine.s3_uri():
+                raise InvalidRequest("The asynchronous endpoint needs an S3 prefix "
+                                     "(s3://BUCKET/PREFIX) for its requests.")
+            saved = async_settings(self.engine.s3_uri(), self.engine.timeout_s(),
+                                   poll_s=self.async_poll_s)
+            setup = check_async(open_async(saved, settings), self.context.backends.current())
+        except BackendError as exc:
+            self.status.setText(f"Not started: {in_window_words(str(exc))}")
+            return None
+        self.preview_text.setPlainText(f"{fleet_line(setup, settings)}\n\n"
+                                       f"{self.preview_text.toPlainText()}")
+        return setup
 
     def _confirm_licence(self, warning: str) -> bool:
         """Ask before a batch on a model whose licence forbids commercial use."""
@@ -262,22 +323,39 @@ class BatchDialog(QDialog):
         box.exec()
         return box.clickedButton() is start
 
-    def run_job(self, job_id: int) -> None:
-        """Start (or continue) a stored job in the background."""
+    def run_job(self, job_id: int, setup: AsyncSetup | None = None) -> None:
+        """Start (or continue) a stored job in the background: an async job on the
+        asynchronous endpoint (`setup` when just checked; else the runner checks it)."""
         info = self.store.job(job_id)
         spec = BatchSpec.from_dict(info.spec)
         preset = get_preset(spec.preset) if spec.preset else None
         request = GenerationRequest(prompt="batch", seed=spec.base_seed, **spec.request)
-        try:  # the job's own settings: signed as it was started
-            credentials = load_credentials(settings_from_dict(spec.settings).content_credentials)
-        except BackendError as exc:
-            self.status.setText(f"Batch job {job_id} not started: {exc}")
+        mode = job_mode(self.store, job_id)
+        if mode not in ("realtime", ASYNC):
+            self.status.setText(f"Batch job {job_id} runs as Batch Transform: continue it "
+                                f"from the command line (studio batch --resume {job_id}).")
             return
-        self.runner = BatchRunner(
-            self.store, job_id, self.context.backends.current(), self.context.loop,
-            request, preset, Exporter(job_id, Path(info.out)),
-            RunnerConfig(concurrency=spec.concurrency, retries=spec.retries, c2pa=credentials),
-            on_event=self._bridge.event.emit)
+        if mode == ASYNC and self._settings().backend != "sagemaker":
+            self.status.setText(f"Batch job {job_id} runs on an asynchronous SageMaker "
+                                "endpoint: choose SageMaker in Settings to continue it.")
+            return
+        job_settings = settings_from_dict(spec.settings)
+        try:  # the job's own settings: signed as it was started
+            credentials = load_credentials(job_settings.content_credentials)
+            runner_args: dict[str, Any] = {
+                "backend": self.context.backends.current(), "loop": self.context.loop,
+                "base_request": request, "preset": preset,
+                "exporter": Exporter(job_id, Path(info.out)),
+                "config": RunnerConfig(concurrency=spec.concurrency, retries=spec.retries,
+                                       c2pa=credentials),
+                "on_event": self._bridge.event.emit}
+            self.runner = async_runner(self.store, job_id, job_settings, setup,
+                                       **runner_args) or BatchRunner(self.store, job_id,
+                                                                     **runner_args)
+        except BackendError as exc:
+            self.status.setText(f"Batch job {job_id} not started: {in_window_words(str(exc))}")
+            return
+        self._async_job = mode == ASYNC
         self.progress.setRange(0, info.total)
         self.progress.setValue(info.counts["done"])
         self._stopping = ""
@@ -286,7 +364,8 @@ class BatchDialog(QDialog):
         self.pause_button.setText("Pause")
         self.cancel_button.setEnabled(True)
         self.cancel_button.setText("Cancel")
-        self.status.setText(f"Batch job {job_id} running…")
+        self.status.setText(f"Batch job {job_id} running"
+                            f"{' on the asynchronous endpoint' if self._async_job else ''}…")
         self._job_id = job_id
         self.results.set_job(job_id)
         runner = self.runner
@@ -327,13 +406,26 @@ class BatchDialog(QDialog):
             self._waiting.start()
 
     def in_flight(self) -> int:
-        """Images of this job being generated now (started, not yet recorded)."""
+        """Images of this job being generated now (started, not yet recorded) that Pause or
+        Cancel waits for. An async job's submitted requests count while pausing (they are
+        still collected); a cancel leaves them at the endpoint (`at_endpoint`)."""
+        counts = self._counts()
+        count = counts.get("running", 0) + counts.get("submitting", 0)
+        if self._async_job and self._stopping != "cancel":
+            count += counts.get("submitted", 0)
+        return count
+
+    def at_endpoint(self) -> int:
+        """An async job's requests submitted and not yet collected."""
+        return self._counts().get("submitted", 0) if self._async_job else 0
+
+    def _counts(self) -> dict[str, int]:
         if self._job_id is None:
-            return 0
+            return {}
         try:
-            return self.store.job(self._job_id).counts.get("running", 0)
+            return dict(self.store.job(self._job_id).counts)
         except (LookupError, OSError, ValueError):
-            return 0
+            return {}
 
     def _show_waiting(self) -> None:
         """What Pause or Cancel is waiting for, until nothing is left in flight."""
@@ -350,7 +442,15 @@ class BatchDialog(QDialog):
             self.status.setText("Paused: nothing in flight. Resume to go on, or Cancel.")
             self._waiting.stop()
         else:
-            self.status.setText("Cancelling — nothing in flight; finishing up.")
+            self.status.setText("Cancelling — nothing in flight; finishing up."
+                                + self._left_at_endpoint())
+
+    def _left_at_endpoint(self) -> str:
+        count = self.at_endpoint()
+        if not count:
+            return ""
+        return (f"\n{count} request(s) already submitted stay in flight at the endpoint: run "
+                "the job again to collect them (they are never submitted again).")
 
     def _on_event(self, event: BatchEvent) -> None:
         self.progress.setValue(event.done)
@@ -386,7 +486,8 @@ class BatchDialog(QDialog):
         self.status.setText(f"Batch job {summary.job_id} {summary.state}: {summary.done}/"
                             f"{summary.total} images, {summary.failed} failed, "
                             f"{format_usd(summary.spent_usd)}{failures}"
-                            + (f"\n{summary.message}" if summary.message else ""))
+                            + (f"\n{summary.message}" if summary.message else "")
+                            + self._left_at_endpoint())
 
     def wait(self, timeout: float | None = None) -> None:
         if self._thread is not None:
