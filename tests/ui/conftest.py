@@ -41,6 +41,28 @@ def window(qtbot, context):
 
 
 @pytest.fixture
+def open_window(qtbot, studio_home):
+    """Opens the main window on whatever settings STUDIO_HOME holds (none: a new user's
+    first start); each window's context is closed after the test."""
+    from studio.context import StudioContext
+    from studio.ui.window.main_window import MainWindow
+
+    contexts = []
+
+    def opened():
+        context = StudioContext.create()
+        contexts.append(context)
+        window = MainWindow(context)
+        qtbot.addWidget(window)
+        window.show()
+        return window
+
+    yield opened
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
 def lib(tmp_path: Path) -> Iterator[Library]:
     library = Library.open(tmp_path / "library")
     yield library

@@ -26,15 +26,6 @@ def record(lib: Library) -> ImageRecord:
     )
 
 
-@pytest.fixture
-def panel(qtbot, lib: Library) -> DetailPanel:
-    widget = DetailPanel(lib)
-    qtbot.addWidget(widget)
-    widget.resize(500, 900)
-    widget.show()
-    return widget
-
-
 def _text(panel: DetailPanel, key: str) -> str:
     return panel.value_labels[key].text()
 

@@ -3,28 +3,11 @@ allowed), its LoRAs, and "—" for steps and guidance left to the model."""
 
 from __future__ import annotations
 
-import pytest
-
 from backends.types import LoraRef
-from studio.library import Library
 from studio.ui.loupe import record_text
-from studio.ui.loupe.detail_panel import DetailPanel
 from studio.ui.theme import WARNING_COLOR
+from tests.ui.loupe.panel_rows import shown
 from tests.ui.record_factory import record_image
-
-
-@pytest.fixture
-def panel(qtbot, lib: Library) -> DetailPanel:
-    widget = DetailPanel(lib)
-    qtbot.addWidget(widget)
-    widget.resize(500, 900)
-    widget.show()
-    return widget
-
-
-def _shown(panel: DetailPanel, key: str) -> str | None:
-    label = panel.value_labels[key]
-    return label.text() if label.isVisible() else None
 
 
 def test_a_non_commercial_record_shows_family_licence_and_a_warning(panel, lib) -> None:
@@ -34,31 +17,31 @@ def test_a_non_commercial_record_shows_family_licence_and_a_warning(panel, lib) 
         steps=None, guidance=None, scheduler=None,
         loras=(LoraRef("/loras/film_grain.safetensors", 0.8), LoraRef("owner/detail", 1.2)))
     panel.show_record(record)
-    assert _shown(panel, "family") == "FLUX.1 [dev]"
-    assert _shown(panel, "licence") == "FLUX.1 [dev] Non-Commercial License"
-    assert _shown(panel, "commercial") == "not allowed"
+    assert shown(panel, "family") == "FLUX.1 [dev]"
+    assert shown(panel, "licence") == "FLUX.1 [dev] Non-Commercial License"
+    assert shown(panel, "commercial") == "not allowed"
     assert WARNING_COLOR in panel.value_labels["commercial"].styleSheet()
-    assert _shown(panel, "loras") == "film_grain × 0.8, owner/detail × 1.2"
-    assert (_shown(panel, "steps"), _shown(panel, "guidance")) == ("—", "—")
-    assert _shown(panel, "sampler") == "Default"
+    assert shown(panel, "loras") == "film_grain × 0.8, owner/detail × 1.2"
+    assert (shown(panel, "steps"), shown(panel, "guidance")) == ("—", "—")
+    assert shown(panel, "sampler") == "Default"
 
 
 def test_a_commercial_variant_reads_by_its_label(panel, lib) -> None:
     record = record_image(lib, family="flux1-schnell", licence="Apache-2.0",
                           commercial_use=True)
     panel.show_record(record)
-    assert _shown(panel, "family") == "FLUX.1 [schnell]"
-    assert _shown(panel, "commercial") == "allowed"
+    assert shown(panel, "family") == "FLUX.1 [schnell]"
+    assert shown(panel, "commercial") == "allowed"
     assert WARNING_COLOR not in panel.value_labels["commercial"].styleSheet()
-    assert _shown(panel, "loras") is None
+    assert shown(panel, "loras") is None
 
 
 def test_a_record_without_a_family_shows_no_licence_rows(panel, lib) -> None:
     panel.show_record(record_image(lib, family="flux1", licence="x", commercial_use=False))
     panel.show_record(record_image(lib))  # cloud models and older rows record none
     for key in ("family", "licence", "commercial", "loras"):
-        assert _shown(panel, key) is None
-    assert _shown(panel, "steps") == "30"
+        assert shown(panel, key) is None
+    assert shown(panel, "steps") == "30"
 
 
 def test_family_names_read_as_labels(lib) -> None:

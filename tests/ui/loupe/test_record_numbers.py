@@ -3,22 +3,11 @@ only where it means something."""
 
 from __future__ import annotations
 
-import pytest
-
 from backends.types import Cost, Timings
 from studio.library import Library
 from studio.ui.gallery.delegate import latency_badge
 from studio.ui.loupe.detail_panel import DetailPanel
 from tests.ui.record_factory import record_images
-
-
-@pytest.fixture
-def panel(qtbot, lib: Library) -> DetailPanel:
-    widget = DetailPanel(lib)
-    qtbot.addWidget(widget)
-    widget.resize(500, 900)
-    widget.show()
-    return widget
 
 
 def test_each_of_four_variations_shows_its_own_share(panel: DetailPanel, lib: Library) -> None:

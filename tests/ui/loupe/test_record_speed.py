@@ -3,50 +3,33 @@ it (and as its tooltip); no row where nothing was accelerated (Bedrock, older im
 
 from __future__ import annotations
 
-import pytest
-
-from studio.library import Library
 from studio.ui.compare.view import compare_rows
 from studio.ui.loupe import record_text
-from studio.ui.loupe.detail_panel import DetailPanel
+from tests.ui.loupe.panel_rows import shown
 from tests.ui.record_factory import record_image
 
 NOTES = ("speed fastest: bf16", "attention: FlashAttention-3", "fused QKV projections",
          "not applied: fp8: needs torchao")
 
 
-@pytest.fixture
-def panel(qtbot, lib: Library) -> DetailPanel:
-    widget = DetailPanel(lib)
-    qtbot.addWidget(widget)
-    widget.resize(500, 900)
-    widget.show()
-    return widget
-
-
-def _shown(panel: DetailPanel, key: str) -> str | None:
-    label = panel.value_labels[key]
-    return label.text() if label.isVisible() else None
-
-
 def test_the_speed_row_shows_the_profile_and_its_notes(panel, lib) -> None:
     panel.show_record(record_image(lib, speed="fastest", accelerations=NOTES))
-    assert _shown(panel, "speed") == "Fastest"
-    assert _shown(panel, "speed_notes") == "\n".join(NOTES)
+    assert shown(panel, "speed") == "Fastest"
+    assert shown(panel, "speed_notes") == "\n".join(NOTES)
     assert panel.value_labels["speed"].toolTip() == "\n".join(NOTES)
 
 
 def test_an_exact_local_run_still_says_what_it_ran_with(panel, lib) -> None:
     panel.show_record(record_image(lib, speed="exact", accelerations=("speed exact: fp16",)))
-    assert _shown(panel, "speed") == "Exact"
-    assert _shown(panel, "speed_notes") == "speed exact: fp16"
+    assert shown(panel, "speed") == "Exact"
+    assert shown(panel, "speed_notes") == "speed exact: fp16"
 
 
 def test_no_speed_row_where_nothing_was_accelerated(panel, lib) -> None:
     panel.show_record(record_image(lib, speed="fast", accelerations=NOTES))
     bedrock = record_image(lib, backend="bedrock")  # exact, and nothing recorded
     panel.show_record(bedrock)
-    assert _shown(panel, "speed") is None and _shown(panel, "speed_notes") is None
+    assert shown(panel, "speed") is None and shown(panel, "speed_notes") is None
     assert record_text.speed_text(bedrock) == ""
 
 

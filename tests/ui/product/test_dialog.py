@@ -14,7 +14,8 @@ from studio.product.importing import load_product_photo
 from studio.product.project import find_project
 from studio.ui.product.dialog import ProductDialog
 from tests.fake_hub import fake_hub_fixture  # noqa: F401 - registers fake_hub
-from tests.product.photos import product_photo, rgba_product
+from tests.product.photos import rgba_product
+from tests.ui.product.window_dialog import window_dialog_with_bottle
 
 WAIT_MS = 60_000
 
@@ -28,14 +29,21 @@ class Recorder:
         return object()
 
 
-def test_the_mask_is_shown_refined_and_scenes_are_queued(qtbot, tmp_path) -> None:
+def _mug_dialog(qtbot, folder, steps: int):
+    """A dialog over a fake backend whose scenes go to a Recorder, and a PNG mug cut-out:
+    (dialog, the photo's path, the recorder, the cut-out's true mask)."""
     cutout, expected = rgba_product((96, 80))
-    path = tmp_path / "mug.png"
+    path = folder / "mug.png"
     cutout.save(path)
     submit = Recorder()
-    template = GenerationRequest(prompt="x", width=128, height=96, steps=2, seed=5)
+    template = GenerationRequest(prompt="x", width=128, height=96, steps=steps, seed=5)
     dialog = ProductDialog(lambda: _FakeBackend(), lambda: template, submit)
     qtbot.addWidget(dialog)
+    return dialog, path, submit, expected
+
+
+def test_the_mask_is_shown_refined_and_scenes_are_queued(qtbot, tmp_path) -> None:
+    dialog, path, submit, expected = _mug_dialog(qtbot, tmp_path, steps=2)
     dialog.resize(600, 700)
     dialog.show()
     assert dialog.load_photo(path) and dialog.mask_origin == "alpha"
@@ -74,12 +82,8 @@ def test_a_bad_photo_or_no_scene_says_what_to_do(qtbot, tmp_path) -> None:
 
 def test_scenes_from_the_window_land_in_the_gallery_with_the_product_kept(
         qtbot, window, tmp_path) -> None:
-    photo, _ = product_photo((160, 128))
-    path = tmp_path / "bottle.jpg"
-    photo.save(path, quality=92)
-    window.params_panel.steps_spin.setValue(1)
-    dialog = window.open_product_dialog()
-    assert dialog.load_photo(path) and dialog.mask_origin == "grabcut"
+    dialog, path = window_dialog_with_bottle(window, tmp_path)
+    assert dialog.mask_origin == "grabcut"
     dialog.scenes_edit.setPlainText("on a marble counter")
     with qtbot.waitSignal(window.context.jobs.finished, timeout=WAIT_MS) as finished:
         assert dialog.generate() == 1
@@ -106,13 +110,7 @@ def _red_on_blue_jpeg(path) -> None:
 
 
 def test_harmonise_is_off_by_default_and_goes_into_the_scenes_placement(qtbot, tmp_path) -> None:
-    cutout, _ = rgba_product((96, 80))
-    path = tmp_path / "mug.png"
-    cutout.save(path)
-    submit = Recorder()
-    template = GenerationRequest(prompt="x", width=128, height=96, steps=4, seed=5)
-    dialog = ProductDialog(lambda: _FakeBackend(), lambda: template, submit)
-    qtbot.addWidget(dialog)
+    dialog, path, submit, _ = _mug_dialog(qtbot, tmp_path, steps=4)
     assert not dialog.harmonise_check.isChecked() and not dialog.harmonise_spin.isEnabled()
     assert "second generation" in dialog.harmonise_check.toolTip()
     assert (dialog.harmonise_spin.minimum(), dialog.harmonise_spin.maximum()) == (0.05, 0.6)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 
 from studio.ui.product.results import SceneResults
-from tests.product.photos import product_photo
+from tests.ui.product.window_dialog import window_dialog_with_bottle
 from tests.ui.record_factory import record_images
 
 WAIT_MS = 60_000
@@ -13,12 +13,7 @@ WAIT_MS = 60_000
 
 def test_scenes_made_in_the_window_show_as_thumbnails_and_open_in_the_gallery(
         qtbot, window, tmp_path) -> None:
-    photo, _ = product_photo((160, 128))
-    path = tmp_path / "bottle.jpg"
-    photo.save(path, quality=92)
-    window.params_panel.steps_spin.setValue(1)
-    dialog = window.open_product_dialog()
-    assert dialog.load_photo(path)
+    dialog, _ = window_dialog_with_bottle(window, tmp_path)
     dialog.scenes_edit.setPlainText("on a marble counter\nin a sunny café")
     assert dialog.generate() == 2
     results = dialog.results

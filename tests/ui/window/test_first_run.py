@@ -21,44 +21,27 @@ def test_the_page_is_the_one_the_banner_is_about() -> None:
     assert first_run_page(Settings(backend="local"), _info(False)) == "generation"
 
 
-def test_open_settings_from_the_banner_opens_the_model_page(qtbot, studio_home) -> None:
-    from studio.context import StudioContext
-    from studio.ui.window.main_window import MainWindow
-
-    context = StudioContext.create()
-    try:
-        window = MainWindow(context)
-        qtbot.addWidget(window)
-        window.show()
-        assert "No model chosen yet" in window.banner.label.text()
-        window.banner.button.click()
-        dialog = window.settings_dialog
-        assert dialog is not None and dialog.isVisible()
-        assert dialog.current_page().key == "local"
-        dialog.close()
-        # The menu's Settings… still opens where the user left it.
-        dialog.show_page("costs")
-        window.open_settings()
-        assert dialog.current_page().key == "costs"
-        dialog.close()
-    finally:
-        context.close()
+def test_open_settings_from_the_banner_opens_the_model_page(open_window) -> None:
+    window = open_window()
+    assert "No model chosen yet" in window.banner.label.text()
+    window.banner.button.click()
+    dialog = window.settings_dialog
+    assert dialog is not None and dialog.isVisible()
+    assert dialog.current_page().key == "local"
+    dialog.close()
+    # The menu's Settings… still opens where the user left it.
+    dialog.show_page("costs")
+    window.open_settings()
+    assert dialog.current_page().key == "costs"
+    dialog.close()
 
 
-def test_a_sagemaker_banner_opens_the_sagemaker_page(qtbot, studio_home) -> None:
-    from studio.context import StudioContext
+def test_a_sagemaker_banner_opens_the_sagemaker_page(open_window) -> None:
     from studio.settings.values import save_settings
-    from studio.ui.window.main_window import MainWindow
 
     save_settings(Settings(backend="sagemaker", sagemaker=SageMakerSettings()))
-    context = StudioContext.create()
-    try:
-        window = MainWindow(context)
-        qtbot.addWidget(window)
-        window.show()
-        assert window.banner.isVisible()
-        window.banner.button.click()
-        assert window.settings_dialog.current_page().key == "sagemaker"
-        window.settings_dialog.close()
-    finally:
-        context.close()
+    window = open_window()
+    assert window.banner.isVisible()
+    window.banner.button.click()
+    assert window.settings_dialog.current_page().key == "sagemaker"
+    window.settings_dialog.close()

@@ -166,19 +166,10 @@ def test_compare_opens_for_two_selected_images(qtbot, window) -> None:
     assert window.compare_dialogs[0].isVisible()
 
 
-def test_a_new_user_without_a_model_is_told_what_to_do(qtbot, studio_home) -> None:
-    from studio.context import StudioContext
-    from studio.ui.window.main_window import MainWindow
-
-    context = StudioContext.create()
-    try:
-        window = MainWindow(context)
-        qtbot.addWidget(window)
-        window.show()
-        assert window.banner.isVisible()
-        assert "No model chosen yet" in window.banner.label.text()
-    finally:
-        context.close()
+def test_a_new_user_without_a_model_is_told_what_to_do(open_window) -> None:
+    window = open_window()
+    assert window.banner.isVisible()
+    assert "No model chosen yet" in window.banner.label.text()
 
 
 def test_opening_the_window_does_not_import_torch(tiny_settings) -> None:
